@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/filecoin-project/go-jsonrpc"
+	"github.com/filecoin-project/go-state-types/abi"
+)
+
+// SealerAPI is the part of the Venus namespace that sealing workers call (spec/worker.md §7).
+// Method names, parameter order and types are the wire contract; do not rename.
+type SealerAPI interface {
+	AllocateSector(ctx context.Context, spec AllocateSectorSpec) (*AllocatedSector, error)
+	AcquireDeals(ctx context.Context, sid abi.SectorID, spec AcquireDealsSpec) (Deals, error)
+	AssignTicket(ctx context.Context, sid abi.SectorID) (Ticket, error)
+	SubmitPreCommit(ctx context.Context, sector AllocatedSector, info PreCommitOnChainInfo, hardReset bool) (SubmitPreCommitResp, error)
+	PollPreCommitState(ctx context.Context, sid abi.SectorID) (PollPreCommitStateResp, error)
+	SubmitPersisted(ctx context.Context, sid abi.SectorID, instance string) (bool, error)
+	WaitSeed(ctx context.Context, sid abi.SectorID) (WaitSeedResp, error)
+	SubmitProof(ctx context.Context, sid abi.SectorID, info ProofOnChainInfo, hardReset bool) (SubmitProofResp, error)
+	PollProofState(ctx context.Context, sid abi.SectorID) (PollProofStateResp, error)
+	ReportState(ctx context.Context, sid abi.SectorID, req ReportStateReq) error
+	ReportFinalized(ctx context.Context, sid abi.SectorID) error
+	ReportAborted(ctx context.Context, sid abi.SectorID, reason string) error
+	// AllocateSanpUpSector keeps the original's misspelling: it is the wire name.
+	AllocateSanpUpSector(ctx context.Context, spec AllocateSnapUpSpec) (*AllocatedSnapUpSector, error)
+	SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info SnapUpOnChainInfo) (SubmitSnapUpProofResp, error)
+	WorkerPing(ctx context.Context, winfo WorkerInfo) error
+	StoreReserveSpace(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)
+	StoreBasicInfo(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
+}
+
+// SealerCliAPI is the part of the Venus namespace that operators' tools call.
+type SealerCliAPI interface {
+	WorkerGetPingInfo(ctx context.Context, name string) (*WorkerPingInfo, error)
+	WorkerPingInfoList(ctx context.Context) ([]WorkerPingInfo, error)
+}
+
+// ManagerAPI is everything venus-sector-manager serves under Venus at /rpc/v0.
+type ManagerAPI interface {
+	SealerAPI
+	SealerCliAPI
+}
+
+// ManagerClient is a go-jsonrpc client of ManagerAPI: one func field per method, same signatures.
+// A test checks that the two never drift apart.
+type ManagerClient struct {
+	AllocateSector       func(ctx context.Context, spec AllocateSectorSpec) (*AllocatedSector, error)
+	AcquireDeals         func(ctx context.Context, sid abi.SectorID, spec AcquireDealsSpec) (Deals, error)
+	AssignTicket         func(ctx context.Context, sid abi.SectorID) (Ticket, error)
+	SubmitPreCommit      func(ctx context.Context, sector AllocatedSector, info PreCommitOnChainInfo, hardReset bool) (SubmitPreCommitResp, error)
+	PollPreCommitState   func(ctx context.Context, sid abi.SectorID) (PollPreCommitStateResp, error)
+	SubmitPersisted      func(ctx context.Context, sid abi.SectorID, instance string) (bool, error)
+	WaitSeed             func(ctx context.Context, sid abi.SectorID) (WaitSeedResp, error)
+	SubmitProof          func(ctx context.Context, sid abi.SectorID, info ProofOnChainInfo, hardReset bool) (SubmitProofResp, error)
+	PollProofState       func(ctx context.Context, sid abi.SectorID) (PollProofStateResp, error)
+	ReportState          func(ctx context.Context, sid abi.SectorID, req ReportStateReq) error
+	ReportFinalized      func(ctx context.Context, sid abi.SectorID) error
+	ReportAborted        func(ctx context.Context, sid abi.SectorID, reason string) error
+	AllocateSanpUpSector func(ctx context.Context, spec AllocateSnapUpSpec) (*AllocatedSnapUpSector, error)
+	SubmitSnapUpProof    func(ctx context.Context, sid abi.SectorID, info SnapUpOnChainInfo) (SubmitSnapUpProofResp, error)
+	WorkerPing           func(ctx context.Context, winfo WorkerInfo) error
+	StoreReserveSpace    func(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)
+	StoreBasicInfo       func(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
+
+	WorkerGetPingInfo  func(ctx context.Context, name string) (*WorkerPingInfo, error)
+	WorkerPingInfoList func(ctx context.Context) ([]WorkerPingInfo, error)
+}
+
+// CallTimeout bounds every client call, so a hung peer turns into a temporary error, not a stuck thread.
+const CallTimeout = 60 * time.Second
+
+// NewManagerClient connects to a manager endpoint such as http://127.0.0.1:1789/rpc/v0. Over
+// http(s) no I/O happens until the first call.
+func NewManagerClient(ctx context.Context, endpoint string, header http.Header) (*ManagerClient, jsonrpc.ClientCloser, error) {
+	var c ManagerClient
+	closer, err := jsonrpc.NewMergeClient(ctx, endpoint, ManagerNamespace, []interface{}{&c}, header,
+		jsonrpc.WithHTTPClient(&http.Client{Timeout: CallTimeout}), jsonrpc.WithTimeout(CallTimeout))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &c, closer, nil
+}

@@ -1,0 +1,68 @@
+// Package mockproof defines the mock proofs of the default build: deterministic functions of a
+// sector's public inputs, with outputs of the real shapes (32-byte CommR, ProofSize bytes of seal
+// proof). The worker's built-in processors produce them and the mock manager recomputes them to
+// verify what it receives. They prove nothing and must never reach a real chain.
+package mockproof
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+
+	"github.com/filecoin-project/go-state-types/abi"
+)
+
+const (
+	commRDomain = "venus-cluster-go/mock-comm-r/v1"
+	proofDomain = "venus-cluster-go/mock-seal-proof/v1"
+)
+
+func u64(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
+
+// CommR is the mock sealed commitment of a sector: it binds the proof type, the sector, the
+// ticket and the data commitment, and is a valid field element (top two bits cleared).
+func CommR(proof abi.RegisteredSealProof, sid abi.SectorID, ticket []byte, commD [32]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(commRDomain))
+	h.Write(u64(uint64(proof)))
+	h.Write(u64(uint64(sid.Miner)))
+	h.Write(u64(uint64(sid.Number)))
+	h.Write(u64(uint64(len(ticket))))
+	h.Write(ticket)
+	h.Write(commD[:])
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	out[31] &= 0x3f
+	return out
+}
+
+// SealProof is the mock seal proof: proof.ProofSize() bytes (192 per partition) expanded from a
+// hash of everything a real proof commits to.
+func SealProof(proof abi.RegisteredSealProof, sid abi.SectorID, ticket, seed []byte, commR, commD [32]byte) ([]byte, error) {
+	size, err := proof.ProofSize()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte(proofDomain))
+	h.Write(u64(uint64(proof)))
+	h.Write(u64(uint64(sid.Miner)))
+	h.Write(u64(uint64(sid.Number)))
+	h.Write(u64(uint64(len(ticket))))
+	h.Write(ticket)
+	h.Write(u64(uint64(len(seed))))
+	h.Write(seed)
+	h.Write(commR[:])
+	h.Write(commD[:])
+	key := h.Sum(nil)
+
+	out := make([]byte, 0, size+sha256.Size)
+	for counter := uint64(0); uint64(len(out)) < size; counter++ {
+		block := sha256.Sum256(append(append([]byte{}, key...), u64(counter)...))
+		out = append(out, block[:]...)
+	}
+	return out[:size], nil
+}

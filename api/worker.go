@@ -1,0 +1,38 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/filecoin-project/go-jsonrpc"
+)
+
+// WorkerAdminAPI is the VenusWorker namespace a worker serves on rpc_server.host:port
+// (spec/worker.md §8). Parameters are positional; WorkerResume's setTo may be null or omitted.
+type WorkerAdminAPI interface {
+	WorkerList(ctx context.Context) ([]WorkerThreadInfo, error)
+	WorkerPause(ctx context.Context, index uint64) (bool, error)
+	WorkerResume(ctx context.Context, index uint64, setTo *string) (bool, error)
+	WorkerSetEnv(ctx context.Context, name string, value string) error
+	WorkerRemoveEnv(ctx context.Context, name string) error
+}
+
+// WorkerAdminClient is a go-jsonrpc client of WorkerAdminAPI.
+type WorkerAdminClient struct {
+	WorkerList      func(ctx context.Context) ([]WorkerThreadInfo, error)
+	WorkerPause     func(ctx context.Context, index uint64) (bool, error)
+	WorkerResume    func(ctx context.Context, index uint64, setTo *string) (bool, error)
+	WorkerSetEnv    func(ctx context.Context, name string, value string) error
+	WorkerRemoveEnv func(ctx context.Context, name string) error
+}
+
+// NewWorkerAdminClient talks to a worker's admin API at http://<dest>/, as the original manager does.
+func NewWorkerAdminClient(ctx context.Context, dest string, header http.Header) (*WorkerAdminClient, jsonrpc.ClientCloser, error) {
+	var c WorkerAdminClient
+	closer, err := jsonrpc.NewMergeClient(ctx, "http://"+dest+"/", WorkerNamespace, []interface{}{&c}, header,
+		jsonrpc.WithHTTPClient(&http.Client{Timeout: CallTimeout}), jsonrpc.WithTimeout(CallTimeout))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &c, closer, nil
+}

@@ -1,0 +1,532 @@
+package mock
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	commcid "github.com/filecoin-project/go-fil-commcid"
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/api/mockproof"
+)
+
+const (
+	testMiner = abi.ActorID(10000)
+	testSize  = abi.SectorSize(2 << 10)
+	testProof = abi.RegisteredSealProof_StackedDrg2KiBV1_1
+)
+
+func newMock(t *testing.T) *Mock {
+	t.Helper()
+	m, err := New(testMiner, testSize)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return m
+}
+
+func allocate(t *testing.T, m *Mock) api.AllocatedSector {
+	t.Helper()
+	s, err := m.AllocateSector(context.Background(), api.AllocateSectorSpec{})
+	if err != nil || s == nil {
+		t.Fatalf("AllocateSector = %v, %v", s, err)
+	}
+	return *s
+}
+
+// zeroCommD2KiB builds the data commitment of 2KiB of zeros from first principles (a binary
+// SHA-256 tree with the top two bits of every node cleared), independently of zerocomm.
+func zeroCommD2KiB() [32]byte {
+	var node [32]byte
+	for level := 0; level < 6; level++ { // 64 leaves of 32 bytes
+		node = sha256.Sum256(append(node[:], node[:]...))
+		node[31] &= 0x3f
+	}
+	return node
+}
+
+// sealedPreCommit is what an honest worker submits for a CC sector after AssignTicket.
+func sealedPreCommit(sid abi.SectorID, ticket api.Ticket) api.PreCommitOnChainInfo {
+	commD := zeroCommD2KiB()
+	return api.PreCommitOnChainInfo{
+		CommR:  mockproof.CommR(testProof, sid, ticket.Ticket, commD),
+		CommD:  commD,
+		Ticket: ticket,
+	}
+}
+
+func sealProof(t *testing.T, sid abi.SectorID, pre api.PreCommitOnChainInfo, seed api.Seed) []byte {
+	t.Helper()
+	proof, err := mockproof.SealProof(testProof, sid, pre.Ticket.Ticket, seed.Seed, pre.CommR, pre.CommD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proof
+}
+
+func wantSectorNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !api.IsSectorStateNotFound(err) {
+		t.Fatalf("%s: err = %v, want code 11001", what, err)
+	}
+	if err.Error() != "error code 11001: sector state not found" {
+		t.Fatalf("%s: message = %q", what, err.Error())
+	}
+}
+
+func TestNewRejectsInvalidSectorSize(t *testing.T) {
+	_, err := New(testMiner, 3<<10)
+	if err == nil || !strings.Contains(err.Error(), "invalid sector size: 3072") {
+		t.Fatalf("New(3KiB) err = %v", err)
+	}
+}
+
+func TestZeroCommDIsTheRealCCCommitment(t *testing.T) {
+	m := newMock(t)
+	if m.zeroCommD != zeroCommD2KiB() {
+		t.Fatalf("zero CommD = %x, want %x", m.zeroCommD, zeroCommD2KiB())
+	}
+}
+
+func TestAllocateSectorNumbersFromOne(t *testing.T) {
+	m := newMock(t)
+	for want := abi.SectorNumber(1); want <= 3; want++ {
+		s := allocate(t, m)
+		if s.ID != (abi.SectorID{Miner: testMiner, Number: want}) || s.ProofType != testProof {
+			t.Fatalf("allocation %d = %+v", want, s)
+		}
+		st, online, found := m.Sector(s.ID)
+		if !found || !online || st.ID != s.ID || st.SectorType != testProof || st.Finalized {
+			t.Fatalf("state of %v = %+v online=%v found=%v", s.ID, st, online, found)
+		}
+	}
+}
+
+func TestAllocateSectorFilters(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	refused := []api.AllocateSectorSpec{
+		{AllowedMiners: []abi.ActorID{1000}},
+		{AllowedProofTypes: []abi.RegisteredSealProof{abi.RegisteredSealProof_StackedDrg32GiBV1_1}},
+		{AllowedMiners: []abi.ActorID{testMiner}, AllowedProofTypes: []abi.RegisteredSealProof{abi.RegisteredSealProof_StackedDrg2KiBV1}},
+	}
+	for _, spec := range refused {
+		if s, err := m.AllocateSector(ctx, spec); s != nil || err != nil {
+			t.Fatalf("AllocateSector(%+v) = %+v, %v; want null", spec, s, err)
+		}
+	}
+	s, err := m.AllocateSector(ctx, api.AllocateSectorSpec{
+		AllowedMiners:     []abi.ActorID{1000, testMiner},
+		AllowedProofTypes: []abi.RegisteredSealProof{testProof},
+	})
+	if err != nil || s == nil || s.ID.Number != 1 {
+		t.Fatalf("matching filters: %+v, %v; want sector 1 (refusals take no number)", s, err)
+	}
+	if got := len(m.Sectors(false)); got != 1 {
+		t.Fatalf("%d online sectors, want 1", got)
+	}
+}
+
+func TestConcurrentAllocationsGetDistinctNumbers(t *testing.T) {
+	m := newMock(t)
+	const n = 40
+	var wg sync.WaitGroup
+	numbers := make(chan abi.SectorNumber, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := m.AllocateSector(context.Background(), api.AllocateSectorSpec{})
+			if err == nil && s != nil {
+				numbers <- s.ID.Number
+			}
+		}()
+	}
+	wg.Wait()
+	close(numbers)
+	seen := map[abi.SectorNumber]bool{}
+	for num := range numbers {
+		if num < 1 || num > n || seen[num] {
+			t.Fatalf("number %d out of range or repeated", num)
+		}
+		seen[num] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct numbers, want %d", len(seen), n)
+	}
+}
+
+func TestTicketsAndSeedsArePerSectorAndStable(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	a, b := allocate(t, m).ID, allocate(t, m).ID
+
+	ta, err := m.AssignTicket(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, _ := m.AssignTicket(ctx, b)
+	again, _ := m.AssignTicket(ctx, a)
+	if len(ta.Ticket) != 32 || ta.Epoch != 0 {
+		t.Fatalf("ticket = %+v, want 32 bytes at epoch 0", ta)
+	}
+	if bytes.Equal(ta.Ticket, tb.Ticket) {
+		t.Fatal("two sectors got the same ticket")
+	}
+	if !bytes.Equal(ta.Ticket, again.Ticket) {
+		t.Fatal("a repeated AssignTicket changed the sector's ticket")
+	}
+
+	sa, err := m.WaitSeed(ctx, a)
+	if err != nil || sa.ShouldWait || sa.Delay != 0 || sa.Seed == nil || len(sa.Seed.Seed) != 32 || sa.Seed.Epoch != 0 {
+		t.Fatalf("WaitSeed = %+v, %v", sa, err)
+	}
+	sb, _ := m.WaitSeed(ctx, b)
+	sa2, _ := m.WaitSeed(ctx, a)
+	if bytes.Equal(sa.Seed.Seed, sb.Seed.Seed) || bytes.Equal(sa.Seed.Seed, ta.Ticket) {
+		t.Fatal("seeds must differ between sectors and from the ticket")
+	}
+	if !bytes.Equal(sa.Seed.Seed, sa2.Seed.Seed) {
+		t.Fatal("a repeated WaitSeed changed the sector's seed")
+	}
+
+	st, _, _ := m.Sector(a)
+	if st.Ticket == nil || !bytes.Equal(st.Ticket.Ticket, ta.Ticket) || st.Seed == nil || !bytes.Equal(st.Seed.Seed, sa.Seed.Seed) {
+		t.Fatalf("state does not keep the ticket and seed: %+v", st)
+	}
+	ta.Ticket[0] ^= 0xff // the caller's copy is its own
+	if again, _ := m.AssignTicket(ctx, a); bytes.Equal(again.Ticket, ta.Ticket) {
+		t.Fatal("changing a returned ticket changed the mock's ticket")
+	}
+}
+
+func TestSubmitPreCommitAcceptsDuplicatesAndResets(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	sector := allocate(t, m)
+	ticket, _ := m.AssignTicket(ctx, sector.ID)
+	info := sealedPreCommit(sector.ID, ticket)
+
+	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainNotFound {
+		t.Fatalf("poll before submit = %v, want NotFound", st.State)
+	}
+	steps := []struct {
+		reset bool
+		want  api.SubmitResult
+	}{{false, api.SubmitAccepted}, {false, api.SubmitDuplicateSubmit}, {true, api.SubmitAccepted}}
+	for i, step := range steps {
+		resp, err := m.SubmitPreCommit(ctx, sector, info, step.reset)
+		if err != nil || resp.Res != step.want || resp.Desc != nil {
+			t.Fatalf("submit %d (reset=%v) = %+v, %v; want %v", i, step.reset, resp, err, step.want)
+		}
+	}
+	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainLanded || st.Desc != nil {
+		t.Fatalf("poll after submit = %+v, want Landed", st)
+	}
+
+	st, _, _ := m.Sector(sector.ID)
+	wantR, _ := commcid.ReplicaCommitmentV1ToCID(info.CommR[:])
+	wantD, _ := commcid.DataCommitmentV1ToCID(info.CommD[:])
+	if st.Pre == nil || st.Pre.CommR != wantR || st.Pre.CommD != wantD || !bytes.Equal(st.Pre.Ticket.Ticket, ticket.Ticket) {
+		t.Fatalf("stored pre-commit = %+v", st.Pre)
+	}
+}
+
+func TestSubmitPreCommitRejectsWhatDiffers(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	sector := allocate(t, m)
+	other := allocate(t, m)
+
+	resp, err := m.SubmitPreCommit(ctx, sector, sealedPreCommit(sector.ID, api.Ticket{Ticket: make([]byte, 32)}), false)
+	if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.Contains(*resp.Desc, "no ticket") {
+		t.Fatalf("submit before AssignTicket = %+v, %v", resp, err)
+	}
+
+	ticket, _ := m.AssignTicket(ctx, sector.ID)
+	otherTicket, _ := m.AssignTicket(ctx, other.ID)
+	good := sealedPreCommit(sector.ID, ticket)
+
+	wrongCommD := sealedPreCommit(sector.ID, ticket)
+	wrongCommD.CommD[0] ^= 1
+	wrongCommD.CommR = mockproof.CommR(testProof, sector.ID, ticket.Ticket, wrongCommD.CommD)
+	wrongCommR := good
+	wrongCommR.CommR[0] ^= 1
+	wrongProofType := sector
+	wrongProofType.ProofType = abi.RegisteredSealProof_StackedDrg2KiBV1
+
+	cases := []struct {
+		name   string
+		sector api.AllocatedSector
+		info   api.PreCommitOnChainInfo
+		desc   string
+	}{
+		{"another sector's ticket", sector, sealedPreCommit(sector.ID, otherTicket), "ticket"},
+		{"non-zero CommD", sector, wrongCommD, "CommD"},
+		{"wrong CommR", sector, wrongCommR, "CommR"},
+		{"another sector's CommR", sector, sealedPreCommit(other.ID, ticket), "CommR"},
+		{"wrong proof type", wrongProofType, good, "proof type"},
+	}
+	for _, c := range cases {
+		for _, reset := range []bool{false, true} {
+			resp, err := m.SubmitPreCommit(ctx, c.sector, c.info, reset)
+			if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.Contains(*resp.Desc, c.desc) {
+				t.Fatalf("%s (reset=%v) = %+v, %v; want Rejected naming %s", c.name, reset, resp, err, c.desc)
+			}
+		}
+	}
+	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainNotFound {
+		t.Fatalf("a rejected pre-commit landed: %v", st.State)
+	}
+
+	// A rejection after an accepted submission leaves the accepted one in place.
+	if resp, _ := m.SubmitPreCommit(ctx, sector, good, false); resp.Res != api.SubmitAccepted {
+		t.Fatalf("good submit = %+v", resp)
+	}
+	if resp, _ := m.SubmitPreCommit(ctx, sector, wrongCommR, true); resp.Res != api.SubmitRejected {
+		t.Fatalf("bad reset = %+v, want Rejected", resp)
+	}
+	st, _, _ := m.Sector(sector.ID)
+	if want, _ := commcid.ReplicaCommitmentV1ToCID(good.CommR[:]); st.Pre.CommR != want {
+		t.Fatal("a rejected reset replaced the accepted pre-commit")
+	}
+}
+
+func TestSubmitProof(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	sector := allocate(t, m)
+	ticket, _ := m.AssignTicket(ctx, sector.ID)
+	info := sealedPreCommit(sector.ID, ticket)
+
+	resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: []byte("x")}, false)
+	if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || *resp.Desc != "pre-commit info not found" {
+		t.Fatalf("proof before pre-commit = %+v, %v", resp, err)
+	}
+	if r, _ := m.SubmitPreCommit(ctx, sector, info, false); r.Res != api.SubmitAccepted {
+		t.Fatalf("pre-commit = %+v", r)
+	}
+	seed, _ := m.WaitSeed(ctx, sector.ID)
+	proof := sealProof(t, sector.ID, info, *seed.Seed)
+	if len(proof) != 192 {
+		t.Fatalf("mock proof is %d bytes, want 192 for 2KiB", len(proof))
+	}
+
+	wrong := append([]byte{}, proof...)
+	wrong[100] ^= 1
+	otherSeed := *seed.Seed
+	otherSeed.Seed = make([]byte, 32)
+	for name, bad := range map[string][]byte{
+		"flipped byte": wrong,
+		"short":        proof[:191],
+		"wrong seed":   sealProof(t, sector.ID, info, otherSeed),
+	} {
+		resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: bad}, false)
+		if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.Contains(*resp.Desc, "proof") {
+			t.Fatalf("%s proof = %+v, %v; want Rejected", name, resp, err)
+		}
+	}
+	if st, _ := m.PollProofState(ctx, sector.ID); st.State != api.OnChainNotFound {
+		t.Fatalf("poll before an accepted proof = %v, want NotFound", st.State)
+	}
+
+	steps := []struct {
+		reset bool
+		want  api.SubmitResult
+	}{{false, api.SubmitAccepted}, {false, api.SubmitDuplicateSubmit}, {true, api.SubmitAccepted}}
+	for i, step := range steps {
+		resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: proof}, step.reset)
+		if err != nil || resp.Res != step.want {
+			t.Fatalf("proof %d (reset=%v) = %+v, %v; want %v", i, step.reset, resp, err, step.want)
+		}
+	}
+	if st, _ := m.PollProofState(ctx, sector.ID); st.State != api.OnChainLanded {
+		t.Fatalf("poll after proof = %v, want Landed", st.State)
+	}
+	if st, _, _ := m.Sector(sector.ID); st.Proof == nil || !bytes.Equal(st.Proof.Proof, proof) {
+		t.Fatalf("stored proof = %+v", st.Proof)
+	}
+}
+
+// sectorCalls are every call that must answer 11001 for a sector that is not online.
+func sectorCalls(m *Mock, sid abi.SectorID) map[string]func() error {
+	ctx := context.Background()
+	return map[string]func() error{
+		"AcquireDeals": func() error { _, err := m.AcquireDeals(ctx, sid, api.AcquireDealsSpec{}); return err },
+		"AssignTicket": func() error { _, err := m.AssignTicket(ctx, sid); return err },
+		"SubmitPreCommit": func() error {
+			_, err := m.SubmitPreCommit(ctx, api.AllocatedSector{ID: sid, ProofType: testProof}, api.PreCommitOnChainInfo{}, true)
+			return err
+		},
+		"PollPreCommitState": func() error { _, err := m.PollPreCommitState(ctx, sid); return err },
+		"SubmitPersisted":    func() error { _, err := m.SubmitPersisted(ctx, sid, "store1"); return err },
+		"WaitSeed":           func() error { _, err := m.WaitSeed(ctx, sid); return err },
+		"SubmitProof":        func() error { _, err := m.SubmitProof(ctx, sid, api.ProofOnChainInfo{}, true); return err },
+		"PollProofState":     func() error { _, err := m.PollProofState(ctx, sid); return err },
+		"ReportState":        func() error { return m.ReportState(ctx, sid, api.ReportStateReq{}) },
+		"ReportFinalized":    func() error { return m.ReportFinalized(ctx, sid) },
+		"ReportAborted":      func() error { return m.ReportAborted(ctx, sid, "again") },
+		"StoreReserveSpace": func() error {
+			_, err := m.StoreReserveSpace(ctx, sid, 1, []string{"store1"})
+			return err
+		},
+	}
+}
+
+func TestUnknownSectorIsNotFound(t *testing.T) {
+	m := newMock(t)
+	allocate(t, m)
+	for name, call := range sectorCalls(m, abi.SectorID{Miner: testMiner, Number: 99}) {
+		wantSectorNotFound(t, name, call())
+	}
+}
+
+func TestFinalizedSectorGoesOffline(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	sid := allocate(t, m).ID
+	report := api.ReportStateReq{
+		Worker:      api.WorkerIdentifier{Instance: "127.0.0.1", Location: "/store/1"},
+		StateChange: api.SectorStateChange{Prev: "ProofSubmitted", Next: "Finished", Event: "Finish"},
+	}
+	if err := m.ReportState(ctx, sid, api.ReportStateReq{StateChange: api.SectorStateChange{Prev: "Empty", Next: "Allocated"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ReportState(ctx, sid, report); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ReportFinalized(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+
+	st, online, found := m.Sector(sid)
+	if !found || online || !st.Finalized || st.AbortReason != "" {
+		t.Fatalf("after finalize: %+v online=%v found=%v", st, online, found)
+	}
+	if st.LatestState == nil || *st.LatestState != report {
+		t.Fatalf("latest state = %+v, want the last report", st.LatestState)
+	}
+	if len(m.Sectors(false)) != 0 || len(m.Sectors(true)) != 1 {
+		t.Fatal("the finalized sector must be only in the offline store")
+	}
+	for name, call := range sectorCalls(m, sid) {
+		wantSectorNotFound(t, name+" after finalize", call())
+	}
+}
+
+func TestAbortedSectorGoesOfflineWithReason(t *testing.T) {
+	m := newMock(t)
+	sid := allocate(t, m).ID
+	if err := m.ReportAborted(context.Background(), sid, "pc1 failed"); err != nil {
+		t.Fatal(err)
+	}
+	st, online, found := m.Sector(sid)
+	if !found || online || !st.Finalized || st.AbortReason != "pc1 failed" {
+		t.Fatalf("after abort: %+v online=%v found=%v", st, online, found)
+	}
+	for name, call := range sectorCalls(m, sid) {
+		wantSectorNotFound(t, name+" after abort", call())
+	}
+}
+
+func TestSectorsAreInStoreKeyOrder(t *testing.T) {
+	m := newMock(t)
+	for i := 0; i < 11; i++ {
+		allocate(t, m)
+	}
+	var got []string
+	for _, st := range m.Sectors(false) {
+		got = append(got, fmt.Sprint(st.ID.Number))
+	}
+	if want := "1 10 11 2 3 4 5 6 7 8 9"; strings.Join(got, " ") != want {
+		t.Fatalf("order = %v, want %s", got, want)
+	}
+}
+
+func TestStores(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	sid := allocate(t, m).ID
+
+	if info, err := m.StoreReserveSpace(ctx, sid, 2048, nil); info != nil || err != nil {
+		t.Fatalf("no candidates = %+v, %v; want null", info, err)
+	}
+	info, err := m.StoreReserveSpace(ctx, sid, 2048, []string{"a", "b"})
+	if err != nil || info == nil || (info.Name != "a" && info.Name != "b") || info.Path != info.Name || info.Meta == nil || len(info.Meta) != 0 {
+		t.Fatalf("reserve = %+v, %v", info, err)
+	}
+	info, err = m.StoreBasicInfo(ctx, "store1")
+	if err != nil || info == nil || info.Name != "store1" || info.Path != "store1" || info.Meta == nil {
+		t.Fatalf("basic info = %+v, %v", info, err)
+	}
+	if ok, err := m.SubmitPersisted(ctx, sid, "store1"); !ok || err != nil {
+		t.Fatalf("SubmitPersisted = %v, %v", ok, err)
+	}
+	if deals, err := m.AcquireDeals(ctx, sid, api.AcquireDealsSpec{}); deals != nil || err != nil {
+		t.Fatalf("AcquireDeals = %v, %v; want null", deals, err)
+	}
+}
+
+func TestSnapUpIsIdle(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	if s, err := m.AllocateSanpUpSector(ctx, api.AllocateSnapUpSpec{}); s != nil || err != nil {
+		t.Fatalf("AllocateSanpUpSector = %+v, %v", s, err)
+	}
+	if r, err := m.SubmitSnapUpProof(ctx, abi.SectorID{Miner: testMiner, Number: 1}, api.SnapUpOnChainInfo{}); r.Res != api.SubmitAccepted || r.Desc != nil || err != nil {
+		t.Fatalf("SubmitSnapUpProof = %+v, %v", r, err)
+	}
+}
+
+func TestWorkerPingRegistry(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+
+	for _, c := range []struct {
+		info api.WorkerInfo
+		want string
+	}{
+		{api.WorkerInfo{Dest: "127.0.0.1:17890"}, "worker name is required"},
+		{api.WorkerInfo{Name: "w1"}, "worker dest is required"},
+	} {
+		if err := m.WorkerPing(ctx, c.info); err == nil || err.Error() != c.want {
+			t.Fatalf("WorkerPing(%+v) err = %v, want %q", c.info, err, c.want)
+		}
+	}
+	if list, _ := m.WorkerPingInfoList(ctx); len(list) != 0 {
+		t.Fatalf("invalid pings were stored: %+v", list)
+	}
+
+	before := time.Now().Unix()
+	first := api.WorkerInfo{Name: "w2", Dest: "10.0.0.2:17890", Summary: api.WorkerInfoSummary{Threads: 1}}
+	latest := api.WorkerInfo{Name: "w2", Dest: "10.0.0.2:17890", Summary: api.WorkerInfoSummary{Threads: 3, Paused: 1}}
+	for _, info := range []api.WorkerInfo{first, {Name: "w10", Dest: "10.0.0.10:17890"}, {Name: "w1", Dest: "10.0.0.1:17890"}, latest} {
+		if err := m.WorkerPing(ctx, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := time.Now().Unix()
+
+	got, err := m.WorkerGetPingInfo(ctx, "w2")
+	if err != nil || got == nil || got.Info != latest || got.LastPing < before || got.LastPing > after {
+		t.Fatalf("WorkerGetPingInfo(w2) = %+v, %v; want the latest ping stamped in [%d, %d]", got, err, before, after)
+	}
+	if got, err := m.WorkerGetPingInfo(ctx, "nobody"); got != nil || err != nil {
+		t.Fatalf("unknown worker = %+v, %v; want null", got, err)
+	}
+	list, _ := m.WorkerPingInfoList(ctx)
+	var names []string
+	for _, w := range list {
+		names = append(names, w.Info.Name)
+	}
+	if strings.Join(names, " ") != "w1 w10 w2" {
+		t.Fatalf("list order = %v, want w1 w10 w2", names)
+	}
+}

@@ -1,0 +1,112 @@
+package mock
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+)
+
+// AllocateSector numbers sectors 1, 2, 3, … for the mock's miner; empty filter lists allow
+// anything, a filter that excludes the miner or its proof type gets null.
+func (m *Mock) AllocateSector(ctx context.Context, spec api.AllocateSectorSpec) (*api.AllocatedSector, error) {
+	log.Debugw("AllocateSector", "spec", spec)
+	if !allows(spec.AllowedMiners, m.miner) || !allows(spec.AllowedProofTypes, m.proofType) {
+		return nil, nil
+	}
+
+	next := m.lastNumber.Add(1)
+	sector := api.AllocatedSector{
+		ID:        abi.SectorID{Miner: m.miner, Number: abi.SectorNumber(next)},
+		ProofType: m.proofType,
+	}
+	m.mu.Lock()
+	m.online[sector.ID] = &api.SectorState{ID: sector.ID, SectorType: sector.ProofType}
+	m.mu.Unlock()
+
+	log.Infow("sector allocated", "next", next)
+	return &sector, nil
+}
+
+func allows[T comparable](allowed []T, v T) bool {
+	return len(allowed) == 0 || slices.Contains(allowed, v)
+}
+
+// AcquireDeals never has deals: every mock sector is a CC sector.
+func (m *Mock) AcquireDeals(ctx context.Context, sid abi.SectorID, spec api.AcquireDealsSpec) (api.Deals, error) {
+	log.Debugw("AcquireDeals", "sector", api.FormatSectorID(sid), "spec", spec)
+	return nil, m.withOnline(sid, func(*api.SectorState) error { return nil })
+}
+
+// AssignTicket draws the sector's ticket on the first call and returns the same one afterwards,
+// as a chain would for a fixed ticket epoch.
+func (m *Mock) AssignTicket(ctx context.Context, sid abi.SectorID) (api.Ticket, error) {
+	log.Debugw("AssignTicket", "sector", api.FormatSectorID(sid))
+	var ticket api.Ticket
+	err := m.withOnline(sid, func(st *api.SectorState) error {
+		if st.Ticket == nil {
+			st.Ticket = &api.Ticket{Ticket: randomness(), Epoch: 0}
+		}
+		ticket = api.Ticket{Ticket: cloneBytes(st.Ticket.Ticket), Epoch: st.Ticket.Epoch}
+		return nil
+	})
+	return ticket, err
+}
+
+// SubmitPersisted accepts every persisted sector: the mock has no stores to check.
+func (m *Mock) SubmitPersisted(ctx context.Context, sid abi.SectorID, instance string) (bool, error) {
+	log.Debugw("SubmitPersisted", "sector", api.FormatSectorID(sid), "instance", instance)
+	err := m.withOnline(sid, func(*api.SectorState) error { return nil })
+	return err == nil, err
+}
+
+// WaitSeed never makes the worker wait: the sector's seed is drawn on the first call and kept.
+func (m *Mock) WaitSeed(ctx context.Context, sid abi.SectorID) (api.WaitSeedResp, error) {
+	log.Debugw("WaitSeed", "sector", api.FormatSectorID(sid))
+	var resp api.WaitSeedResp
+	err := m.withOnline(sid, func(st *api.SectorState) error {
+		if st.Seed == nil {
+			st.Seed = &api.Seed{Seed: randomness(), Epoch: 0}
+		}
+		resp.Seed = &api.Seed{Seed: cloneBytes(st.Seed.Seed), Epoch: st.Seed.Epoch}
+		return nil
+	})
+	return resp, err
+}
+
+// StoreReserveSpace picks one of the worker's candidate stores at random; the mock tracks no space.
+func (m *Mock) StoreReserveSpace(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*api.StoreBasicInfo, error) {
+	log.Debugw("StoreReserveSpace", "sector", api.FormatSectorID(sid), "size", size, "candidates", candidates)
+	if err := m.withOnline(sid, func(*api.SectorState) error { return nil }); err != nil {
+		return nil, err
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	return storeInfo(candidates[rand.IntN(len(candidates))]), nil
+}
+
+// StoreBasicInfo knows every store: its path is its name.
+func (m *Mock) StoreBasicInfo(ctx context.Context, instanceName string) (*api.StoreBasicInfo, error) {
+	log.Debugw("StoreBasicInfo", "instance", instanceName)
+	return storeInfo(instanceName), nil
+}
+
+func storeInfo(name string) *api.StoreBasicInfo {
+	return &api.StoreBasicInfo{Name: name, Path: name, Meta: map[string]string{}}
+}
+
+// AllocateSanpUpSector has no sector to upgrade: the mock chain holds no sealed sectors.
+func (m *Mock) AllocateSanpUpSector(ctx context.Context, spec api.AllocateSnapUpSpec) (*api.AllocatedSnapUpSector, error) {
+	log.Debugw("AllocateSanpUpSector", "spec", spec)
+	return nil, nil
+}
+
+// SubmitSnapUpProof accepts any snap-up proof.
+func (m *Mock) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api.SnapUpOnChainInfo) (api.SubmitSnapUpProofResp, error) {
+	log.Debugw("SubmitSnapUpProof", "sector", api.FormatSectorID(sid), "access", info.AccessInstance)
+	return api.SubmitSnapUpProofResp{Res: api.SubmitAccepted}, nil
+}

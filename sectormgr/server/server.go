@@ -1,0 +1,126 @@
+// Package server serves a manager implementation over HTTP: go-jsonrpc under the Venus namespace
+// at /rpc/v0 (plain POST and websocket) and the Go profiler at /debug/pprof/.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/filecoin-project/go-jsonrpc"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
+)
+
+var log = logging.Logger("server")
+
+// DefaultListen is where the manager listens unless --listen says otherwise: every interface.
+var DefaultListen = fmt.Sprintf(":%d", api.DefaultManagerPort)
+
+// DefaultMaxRequestSize bounds a request body; pre-commits and proofs are a few KiB, so this
+// only stops runaway clients.
+const DefaultMaxRequestSize = 16 << 20
+
+// ShutdownTimeout bounds how long a graceful stop waits for requests in flight.
+const ShutdownTimeout = 10 * time.Second
+
+type options struct {
+	maxRequestSize int64
+	extra          map[string]http.Handler
+}
+
+// Option changes how New builds the handler.
+type Option func(*options)
+
+// WithMaxRequestSize limits request bodies to n bytes.
+func WithMaxRequestSize(n int64) Option {
+	return func(o *options) { o.maxRequestSize = n }
+}
+
+// WithHandler mounts another handler on the same server, e.g. the daemon's /piecestore/.
+func WithHandler(pattern string, h http.Handler) Option {
+	return func(o *options) { o.extra[pattern] = h }
+}
+
+// New builds the manager's HTTP handler around impl.
+func New(impl api.ManagerAPI, opts ...Option) http.Handler {
+	o := options{maxRequestSize: DefaultMaxRequestSize, extra: map[string]http.Handler{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+
+	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(o.maxRequestSize))
+	// go-jsonrpc serves every exported method of what it is given; the wrapper narrows that to
+	// the API, so helpers of an implementation (the mock's accessors) never reach the wire.
+	rpc.Register(api.ManagerNamespace, struct{ api.ManagerAPI }{impl})
+
+	mux := http.NewServeMux()
+	mux.Handle(api.ManagerRPCPath, rpc)
+	mountPprof(mux)
+	for pattern, h := range o.extra {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
+
+func mountPprof(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
+// Listen opens the TCP listener for addr (":1789", "127.0.0.1:0", …); the listener's Addr is the
+// bound address, port included.
+func Listen(addr string) (net.Listener, error) {
+	log.Infof("trying to listen on %s", addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %q: %w (check --listen)", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve serves handler on ln until ctx is cancelled, then stops gracefully: new connections are
+// refused, requests in flight get ShutdownTimeout to finish, then websocket sessions are closed.
+// It returns nil after a stop that ctx asked for.
+func Serve(ctx context.Context, ln net.Listener, handler http.Handler) error {
+	// Cancelling the base context is what ends hijacked websocket sessions, which
+	// http.Server.Shutdown does not track.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Infow("rpc server running", "addr", ln.Addr().String())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	cancelBase()
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) && serveErr != nil {
+		err = errors.Join(err, serveErr)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down the rpc server: %w", err)
+	}
+	log.Info("http server shutdown")
+	return nil
+}

@@ -1,0 +1,85 @@
+// Package admin serves a worker's VenusWorker JSON-RPC API (spec/worker.md §8): list, pause and
+// resume sealing threads, and set the environment of processes the worker spawns later.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/filecoin-project/go-jsonrpc"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+)
+
+// MaxRequestSize caps request bodies; admin calls are tiny.
+const MaxRequestSize = 1 << 20
+
+// Threads is what the admin API manages.
+type Threads interface {
+	List() []api.WorkerThreadInfo
+	Pause(index uint64) (bool, error)
+	Resume(index uint64, setTo *string) (bool, error)
+}
+
+type handler struct {
+	threads Threads
+}
+
+// NewHandler serves VenusWorker on every path: the original manager posts to http://<dest>/.
+func NewHandler(threads Threads) http.Handler {
+	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(MaxRequestSize))
+	rpc.Register(api.WorkerNamespace, &handler{threads: threads})
+	return rpc
+}
+
+func (h *handler) WorkerList(context.Context) ([]api.WorkerThreadInfo, error) {
+	return h.threads.List(), nil
+}
+
+func (h *handler) WorkerPause(_ context.Context, index uint64) (bool, error) {
+	return h.threads.Pause(index)
+}
+
+// WorkerResume takes [index] or [index, state|null]: the original accepts the trailing parameter
+// omitted, which a fixed Go signature cannot.
+func (h *handler) WorkerResume(_ context.Context, params jsonrpc.RawParams) (bool, error) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(params, &raw); err != nil || len(raw) < 1 || len(raw) > 2 {
+		return false, api.InvalidParams("WorkerResume takes [index, state|null]")
+	}
+	var index uint64
+	if err := json.Unmarshal(raw[0], &index); err != nil {
+		return false, api.InvalidParams("invalid thread index %s: want a non-negative integer", string(raw[0]))
+	}
+	var setTo *string
+	if len(raw) == 2 {
+		if err := json.Unmarshal(raw[1], &setTo); err != nil {
+			return false, api.InvalidParams("invalid state %s: want a state name or null", string(raw[1]))
+		}
+	}
+	return h.threads.Resume(index, setTo)
+}
+
+func (h *handler) WorkerSetEnv(_ context.Context, name, value string) error {
+	if !validEnvName(name) || strings.ContainsRune(value, 0) {
+		return api.InvalidParams("invalid environment variable name or value")
+	}
+	if err := os.Setenv(name, value); err != nil {
+		return api.InvalidParams("invalid environment variable name or value")
+	}
+	return nil
+}
+
+func (h *handler) WorkerRemoveEnv(_ context.Context, name string) error {
+	if !validEnvName(name) {
+		return api.InvalidParams("invalid environment variable name")
+	}
+	return os.Unsetenv(name)
+}
+
+func validEnvName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "=\x00")
+}

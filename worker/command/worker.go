@@ -1,0 +1,152 @@
+package command
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
+)
+
+var workerCmd = &cli.Command{
+	Name:  "worker",
+	Usage: "manage the sealing threads of a running worker through its admin api",
+	Flags: []cli.Flag{configFlag},
+	Subcommands: []*cli.Command{
+		{
+			Name:   "list",
+			Usage:  "list the sealing threads",
+			Action: listThreads,
+		},
+		{
+			Name:  "pause",
+			Usage: "pause a sealing thread",
+			Flags: []cli.Flag{&cli.UintFlag{Name: "index", Aliases: []string{"i"}, Required: true, Usage: "thread index, as `list` shows it"}},
+			Action: func(cctx *cli.Context) error {
+				c, closer, err := adminClient(cctx)
+				if err != nil {
+					return err
+				}
+				defer closer()
+				index := cctx.Uint("index")
+				done, err := c.WorkerPause(background(cctx), uint64(index))
+				if err != nil {
+					return fmt.Errorf("rpc error: %w", err)
+				}
+				logging.Logger("worker").Infow(fmt.Sprintf("#%d worker pause", index), "done", done)
+				return nil
+			},
+		},
+		{
+			Name:  "resume",
+			Usage: "resume a paused sealing thread, optionally in another state",
+			Flags: []cli.Flag{
+				&cli.UintFlag{Name: "index", Aliases: []string{"i"}, Required: true, Usage: "thread index, as `list` shows it"},
+				&cli.StringFlag{Name: "state", Aliases: []string{"s"}, Usage: "state to resume in, e.g. PC1Done or Aborted"},
+			},
+			Action: func(cctx *cli.Context) error {
+				c, closer, err := adminClient(cctx)
+				if err != nil {
+					return err
+				}
+				defer closer()
+				index := cctx.Uint("index")
+				var state *string
+				if cctx.IsSet("state") {
+					s := cctx.String("state")
+					state = &s
+				}
+				done, err := c.WorkerResume(background(cctx), uint64(index), state)
+				if err != nil {
+					return fmt.Errorf("rpc error: %w", err)
+				}
+				logging.Logger("worker").Infow(fmt.Sprintf("#%d worker resume", index), "done", done, "state", state)
+				return nil
+			},
+		},
+		{
+			Name:  "enable_dump",
+			Usage: "dump the unparseable responses of an external processor into a directory",
+			Flags: []cli.Flag{
+				&cli.UintFlag{Name: "child_pid", Required: true, Usage: "pid of the external processor"},
+				&cli.StringFlag{Name: "dump_dir", Required: true, Usage: "existing directory for the dump files"},
+			},
+			Action: func(cctx *cli.Context) error {
+				dir, err := filepath.Abs(cctx.String("dump_dir"))
+				if err == nil {
+					dir, err = filepath.EvalSymlinks(dir)
+				}
+				if fi, statErr := os.Stat(dir); err != nil || statErr != nil || !fi.IsDir() {
+					return fmt.Errorf("'%s' is not a directory", cctx.String("dump_dir"))
+				}
+				c, closer, err := adminClient(cctx)
+				if err != nil {
+					return err
+				}
+				defer closer()
+				return envCallError(c.WorkerSetEnv(background(cctx), dumpEnvName(cctx.Uint("child_pid")), dir))
+			},
+		},
+		{
+			Name:  "disable_dump",
+			Usage: "stop dumping the unparseable responses of an external processor",
+			Flags: []cli.Flag{&cli.UintFlag{Name: "child_pid", Required: true, Usage: "pid of the external processor"}},
+			Action: func(cctx *cli.Context) error {
+				c, closer, err := adminClient(cctx)
+				if err != nil {
+					return err
+				}
+				defer closer()
+				return envCallError(c.WorkerRemoveEnv(background(cctx), dumpEnvName(cctx.Uint("child_pid"))))
+			},
+		},
+	},
+}
+
+func dumpEnvName(pid uint) string { return "DUMP_ERR_RESP_" + strconv.FormatUint(uint64(pid), 10) }
+
+// envCallError reports invalid params with their message only, as the original does.
+func envCallError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if code, ok := api.ErrorCode(err); ok && code == api.ErrCodeInvalidParams {
+		return err
+	}
+	return fmt.Errorf("rpc error: %w", err)
+}
+
+func listThreads(cctx *cli.Context) error {
+	c, closer, err := adminClient(cctx)
+	if err != nil {
+		return err
+	}
+	defer closer()
+	threads, err := c.WorkerList(background(cctx))
+	if err != nil {
+		return fmt.Errorf("rpc error: %w", err)
+	}
+	for _, t := range threads {
+		fmt.Fprintln(cctx.App.Writer, admin.FormatThreadLine(t))
+	}
+	return nil
+}
+
+// adminClient reads the config only to find the worker's admin endpoint.
+func adminClient(cctx *cli.Context) (*api.WorkerAdminClient, func(), error) {
+	cfg, err := config.Load(cctx.String("config"))
+	if err != nil {
+		return nil, nil, err
+	}
+	c, closer, err := api.NewWorkerAdminClient(background(cctx), cfg.AdminDialAddr(), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to worker admin api at %s: %w", cfg.AdminDialAddr(), err)
+	}
+	return c, func() { closer() }, nil
+}

@@ -1,0 +1,243 @@
+// Package daemon starts a venus-worker: it checks the config against the sector manager, opens
+// the sealing locations, and runs the sealing threads, the admin API and the pinger until stopped.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/filecoin-project/go-jsonrpc"
+	"github.com/filecoin-project/go-state-types/abi"
+	"go.uber.org/zap"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/builtin"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/sealing"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
+)
+
+// dialTimeout bounds start-up probes of the sector manager.
+const dialTimeout = 10 * time.Second
+
+// shutdownTimeout bounds how long the admin server waits for in-flight calls at stop.
+const shutdownTimeout = 5 * time.Second
+
+// Daemon is a started worker, ready to Run.
+type Daemon struct {
+	cfg      *config.Config
+	rpc      *api.ManagerClient
+	closeRPC jsonrpc.ClientCloser
+	pool     *sealing.Pool
+	locs     []*store.Location
+	listener net.Listener
+	info     api.WorkerInfo
+	log      *zap.SugaredLogger
+}
+
+// New runs the start-up sequence of spec/worker.md §3.1; any error aborts start-up and names
+// what to fix.
+func New(ctx context.Context, cfg *config.Config) (d *Daemon, err error) {
+	d = &Daemon{cfg: cfg, log: logging.Logger("daemon")}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	addr := cfg.SectorManager.Addr
+	d.rpc, d.closeRPC, err = api.NewManagerClient(ctx, addr.Endpoint(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("sector manager client for %s: %w", addr.Endpoint(), err)
+	}
+	localIP, err := localIPToward(addr.DialAddr())
+	if err != nil {
+		return nil, err
+	}
+	attached, err := d.openAttached(ctx)
+	if err != nil {
+		return nil, err
+	}
+	static, err := canonicalStaticTreeD(cfg.Processors.StaticTreeD)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Processors.Ext) > 0 {
+		return nil, fmt.Errorf("processors: external processors ([[processors.<stage>]]) are not supported by this build yet; remove those tables to use the built-in processors")
+	}
+	if d.listener, err = net.Listen("tcp", cfg.AdminListenAddr()); err != nil {
+		return nil, fmt.Errorf("admin api: listen on %s (worker.rpc_server.host/port): %w", cfg.AdminListenAddr(), err)
+	}
+	d.info = workerInfo(cfg.Worker.Name, localIP, d.listener.Addr())
+	env := &sealing.Env{RPC: d.rpc, Procs: builtin.New(), Attached: attached, Instance: d.info.Name, StaticTreeD: static}
+	if err := d.openThreads(env); err != nil {
+		return nil, err
+	}
+	d.log.Infow("worker ready", "name", d.info.Name, "dest", d.info.Dest, "threads", len(d.pool.Threads), "manager", addr.Endpoint())
+	return d, nil
+}
+
+// localIPToward is the local address this host uses to reach the manager: the worker's default
+// name and the IP in its dest.
+func localIPToward(managerAddr string) (net.IP, error) {
+	conn, err := net.DialTimeout("tcp", managerAddr, dialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("sector manager unreachable at %s (sector_manager.rpc_client.addr): %w", managerAddr, err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.TCPAddr).IP, nil
+}
+
+func workerInfo(name string, localIP net.IP, listen net.Addr) api.WorkerInfo {
+	if name == "" {
+		name = localIP.String()
+	}
+	port := listen.(*net.TCPAddr).Port
+	return api.WorkerInfo{Name: name, Dest: net.JoinHostPort(localIP.String(), strconv.Itoa(port))}
+}
+
+// openAttached opens the persist stores and checks that the manager knows each of them.
+func (d *Daemon) openAttached(ctx context.Context) (*store.AttachedSet, error) {
+	var stores []*store.Attached
+	for _, a := range d.cfg.AttachedStores() {
+		st, err := store.OpenAttached(a.Location, a.Name, a.ReadOnly)
+		if err != nil {
+			return nil, fmt.Errorf("attached store %s: %w", a.Location, err)
+		}
+		stores = append(stores, st)
+	}
+	set, err := store.NewAttachedSet(stores)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range set.All() {
+		info, err := d.rpc.StoreBasicInfo(ctx, st.Name)
+		if err != nil {
+			return nil, fmt.Errorf("store basic info of instance %s: %w", st.Name, err)
+		}
+		if info == nil {
+			return nil, fmt.Errorf("store basic info of instance %s not found in venus-sector-manager", st.Name)
+		}
+	}
+	return set, nil
+}
+
+func canonicalStaticTreeD(in map[abi.SectorSize]string) (map[abi.SectorSize]string, error) {
+	out := make(map[abi.SectorSize]string, len(in))
+	for size, p := range in {
+		abs, err := filepath.Abs(p)
+		if err == nil {
+			abs, err = filepath.EvalSymlinks(abs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("processors.static_tree_d.%s: %w (generate it with `venus-worker generator tree-d`)", size.ShortString(), err)
+		}
+		out[size] = abs
+	}
+	return out, nil
+}
+
+// openThreads opens every sealing location; a location listed twice runs one thread.
+func (d *Daemon) openThreads(env *sealing.Env) error {
+	d.pool = &sealing.Pool{}
+	seen := map[string]bool{}
+	for _, tc := range d.cfg.Threads() {
+		loc, err := store.OpenLocation(tc.Location)
+		if err != nil {
+			return fmt.Errorf("sealing_thread[%d]: %w", tc.Index, err)
+		}
+		if seen[loc.Root] {
+			d.log.Warnw("duplicate sealing location skipped", "location", loc.Root)
+			loc.Close()
+			continue
+		}
+		seen[loc.Root] = true
+		d.locs = append(d.locs, loc)
+		t := sealing.NewThread(len(d.pool.Threads), tc.Plan, tc.Sealing, loc, env, logging.Logger("sealing"))
+		d.pool.Threads = append(d.pool.Threads, t)
+	}
+	return nil
+}
+
+// AdminAddr is where the admin API listens (useful when the config asked for port 0).
+func (d *Daemon) AdminAddr() string { return d.listener.Addr().String() }
+
+// Info is the name and dest the worker pings with.
+func (d *Daemon) Info() api.WorkerInfo { return d.info }
+
+// Pool gives access to the sealing threads.
+func (d *Daemon) Pool() *sealing.Pool { return d.pool }
+
+// Run serves until ctx ends, then stops every module and releases the locations.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer d.close()
+	srv := &http.Server{Handler: admin.NewHandler(d.pool), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(d.listener) }()
+	d.log.Infow("admin api listening", "addr", d.listener.Addr().String())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.pool.Run(ctx)
+	}()
+	go d.pingLoop(ctx)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("admin api stopped: %w", err)
+		cancel()
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer stop()
+	if e := srv.Shutdown(shutdownCtx); e != nil && !errors.Is(e, http.ErrServerClosed) {
+		d.log.Warnw("admin api shutdown", "err", e)
+	}
+	<-done
+	d.log.Info("worker stopped")
+	return err
+}
+
+// pingLoop tells the manager about this worker every ping_interval; the first ping comes one
+// interval after start, and failures are only logged.
+func (d *Daemon) pingLoop(ctx context.Context) {
+	tick := time.NewTicker(d.cfg.Worker.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			info := d.info
+			info.Summary = d.pool.Summary()
+			if err := d.rpc.WorkerPing(ctx, info); err != nil && ctx.Err() == nil {
+				d.log.Warnw("worker ping", "err", err)
+			}
+		}
+	}
+}
+
+func (d *Daemon) close() {
+	if d.listener != nil {
+		d.listener.Close()
+	}
+	for _, l := range d.locs {
+		l.Close()
+	}
+	d.locs = nil
+	if d.closeRPC != nil {
+		d.closeRPC()
+		d.closeRPC = nil
+	}
+}

@@ -1,0 +1,131 @@
+package metadb
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func openTemp(t *testing.T) (*DB, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "meta")
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return db, dir
+}
+
+func TestPutGetDelete(t *testing.T) {
+	db, _ := openTemp(t)
+	defer db.Close()
+
+	if _, err := db.Get("meta/info"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("get missing key: want ErrNotFound, got %v", err)
+	}
+	if err := db.Put("meta/info", []byte(`{"version":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Get("meta/info")
+	if err != nil || string(got) != `{"version":1}` {
+		t.Fatalf("get: %q, %v", got, err)
+	}
+	if err := db.Put("meta/info", []byte(`{"version":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Get("meta/info"); string(got) != `{"version":2}` {
+		t.Fatalf("overwrite: got %q", got)
+	}
+	if err := db.Delete("meta/info"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Get("meta/info"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: want ErrNotFound, got %v", err)
+	}
+	if err := db.Delete("meta/info"); err != nil {
+		t.Fatalf("deleting a missing key must succeed: %v", err)
+	}
+}
+
+func TestEmptyValueIsNotMissing(t *testing.T) {
+	db, _ := openTemp(t)
+	defer db.Close()
+	if err := db.Put("k", []byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Get("k"); err != nil || len(v) != 0 {
+		t.Fatalf("got %q, %v", v, err)
+	}
+}
+
+func TestSurvivesReopen(t *testing.T) {
+	db, dir := openTemp(t)
+	if err := db.Put("meta/info", []byte("state")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.Get("meta/info"); err != nil || string(got) != "state" {
+		t.Fatalf("after reopen: %q, %v", got, err)
+	}
+	if db.Path() != filepath.Join(dir, "meta.db") {
+		t.Fatalf("path %s", db.Path())
+	}
+}
+
+func TestSecondOpenFailsLocked(t *testing.T) {
+	db, dir := openTemp(t)
+	defer db.Close()
+	_, err := Open(dir)
+	if err == nil {
+		t.Fatal("second open of a locked metadb succeeded")
+	}
+	want := "metadb " + filepath.Join(dir, "meta.db") + " is locked by another process"
+	if err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+}
+
+func TestPrefixedJoinsWithSlash(t *testing.T) {
+	db, _ := openTemp(t)
+	defer db.Close()
+	meta := db.Prefixed("meta")
+	if err := meta.Put("info", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Get("meta/info"); err != nil || string(got) != "x" {
+		t.Fatalf("meta/info via db: %q, %v", got, err)
+	}
+	nested := db.Prefixed("trace").Prefixed("a")
+	if err := nested.Put("b", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Get("trace/a/b"); string(got) != "y" {
+		t.Fatalf("nested prefix: got %q", got)
+	}
+	if err := meta.Delete("info"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := meta.Get("info"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("view get after delete: %v", err)
+	}
+}
+
+func TestOpenCreatesMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b", "meta")
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !strings.HasPrefix(db.Path(), dir) {
+		t.Fatalf("path %s not under %s", db.Path(), dir)
+	}
+}

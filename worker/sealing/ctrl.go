@@ -1,0 +1,123 @@
+package sealing
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+)
+
+// Ctrl is a thread's control block, shared between the thread and the admin API.
+type Ctrl struct {
+	mu       sync.RWMutex
+	pausedAt *time.Time
+	jobID    *abi.SectorID
+	state    State
+	lastErr  *string
+
+	// pause holds at most one pending pause request; it is observed at the thread's check points.
+	pause chan struct{}
+	// resume is a rendezvous: a send succeeds only while the thread waits for it.
+	resume chan *State
+}
+
+func newCtrl() *Ctrl {
+	return &Ctrl{pause: make(chan struct{}, 1), resume: make(chan *State)}
+}
+
+// RequestPause queues a pause; false means one was already pending.
+func (c *Ctrl) RequestPause() bool {
+	select {
+	case c.pause <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// RequestResume wakes a paused thread, optionally in another state; false if the thread is not
+// waiting for a resume.
+func (c *Ctrl) RequestResume(to *State) bool {
+	select {
+	case c.resume <- to:
+		return true
+	default:
+		return false
+	}
+}
+
+// pausePending consumes a pending pause request, if any.
+func (c *Ctrl) pausePending() bool {
+	select {
+	case <-c.pause:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits d, returning an interrupt when a pause is requested or ctx ends first.
+func (c *Ctrl) sleep(ctx context.Context, d time.Duration) *Failure {
+	if d <= 0 {
+		if ctx.Err() != nil || c.pausePending() {
+			return interrupted()
+		}
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-c.pause:
+		return interrupted()
+	case <-ctx.Done():
+		return interrupted()
+	}
+}
+
+func (c *Ctrl) setPaused(lastErr *string) {
+	now := time.Now()
+	c.mu.Lock()
+	c.pausedAt = &now
+	if lastErr != nil {
+		c.lastErr = lastErr
+	}
+	c.mu.Unlock()
+}
+
+func (c *Ctrl) clearPaused() {
+	c.mu.Lock()
+	c.pausedAt, c.lastErr = nil, nil
+	c.mu.Unlock()
+}
+
+func (c *Ctrl) setJob(id *abi.SectorID, st State) {
+	c.mu.Lock()
+	c.jobID, c.state = id, st
+	c.mu.Unlock()
+}
+
+// Info is the thread as WorkerList reports it.
+func (c *Ctrl) Info(index int, location string) api.WorkerThreadInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	info := api.WorkerThreadInfo{Location: location, Index: index, State: c.state.String()}
+	if c.jobID != nil {
+		id := *c.jobID
+		info.SectorID = &id
+	}
+	if c.pausedAt != nil {
+		info.Paused = true
+		secs := uint64(time.Since(*c.pausedAt) / time.Second)
+		info.PausedElapsed = &secs
+	}
+	if c.lastErr != nil {
+		e := *c.lastErr
+		info.LastError = &e
+	}
+	return info
+}

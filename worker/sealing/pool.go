@@ -1,0 +1,85 @@
+package sealing
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+)
+
+// Pool is all sealing threads of a worker, addressed by index as the admin API does.
+type Pool struct {
+	Threads []*Thread
+}
+
+// Run starts every thread and returns when all have stopped (after ctx ends).
+func (p *Pool) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, t := range p.Threads {
+		wg.Add(1)
+		go func(t *Thread) {
+			defer wg.Done()
+			t.Run(ctx)
+		}(t)
+	}
+	wg.Wait()
+}
+
+// List reports every thread in index order.
+func (p *Pool) List() []api.WorkerThreadInfo {
+	out := make([]api.WorkerThreadInfo, len(p.Threads))
+	for i, t := range p.Threads {
+		out[i] = t.Ctrl.Info(t.Index, t.Loc.Root)
+	}
+	return out
+}
+
+func (p *Pool) thread(index uint64) (*Thread, error) {
+	if index >= uint64(len(p.Threads)) {
+		return nil, api.InvalidParams("worker #%d not found", index)
+	}
+	return p.Threads[index], nil
+}
+
+// Pause queues a pause for a thread; false if one was already pending.
+func (p *Pool) Pause(index uint64) (bool, error) {
+	t, err := p.thread(index)
+	if err != nil {
+		return false, err
+	}
+	return t.Ctrl.RequestPause(), nil
+}
+
+// Resume wakes a paused thread, optionally moving its job to the named state first.
+func (p *Pool) Resume(index uint64, setTo *string) (bool, error) {
+	t, err := p.thread(index)
+	if err != nil {
+		return false, err
+	}
+	var to *State
+	if setTo != nil {
+		st, err := ParseState(*setTo)
+		if err != nil {
+			return false, api.InvalidParams("%s", err.Error())
+		}
+		to = &st
+	}
+	return t.Ctrl.RequestResume(to), nil
+}
+
+// Summary counts threads for the manager's ping.
+func (p *Pool) Summary() api.WorkerInfoSummary {
+	s := api.WorkerInfoSummary{Threads: uint(len(p.Threads))}
+	for _, info := range p.List() {
+		if info.SectorID == nil {
+			s.Empty++
+		}
+		if info.Paused {
+			s.Paused++
+		}
+		if info.LastError != nil {
+			s.Errors++
+		}
+	}
+	return s
+}

@@ -1,0 +1,274 @@
+package sealing
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+	"go.uber.org/zap"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
+)
+
+// pausedLogTick is how often a paused thread says it is still waiting.
+const pausedLogTick = 60 * time.Second
+
+// reportTimeout bounds the fire-and-forget reports, so a slow manager never stalls sealing.
+const reportTimeout = 30 * time.Second
+
+// Limiter hands out stage tokens (tree_d, pc1, pc2, c1, c2, …) that cap how many threads run a
+// stage at once. Release must be called when the step ends.
+type Limiter interface {
+	Acquire(ctx context.Context, stage string) (release func(), err error)
+}
+
+// Unlimited is the Limiter with no limits.
+type Unlimited struct{}
+
+func (Unlimited) Acquire(context.Context, string) (func(), error) { return func() {}, nil }
+
+// Env is what every thread of a worker shares.
+type Env struct {
+	RPC         *api.ManagerClient
+	Procs       processor.Set
+	Attached    *store.AttachedSet
+	Instance    string
+	Limits      Limiter
+	StaticTreeD map[abi.SectorSize]string // canonical path of a static tree_d file per sector size
+	// Pieces writes deal pieces into a staged file; nil when deals are not enabled.
+	Pieces PieceWriter
+}
+
+// Thread is one sealing thread: a location, a plan, options, and the goroutine that runs them.
+type Thread struct {
+	Index int
+	Plan  string
+	Opts  config.Sealing
+	Loc   *store.Location
+	Ctrl  *Ctrl
+
+	env *Env
+	log *zap.SugaredLogger
+}
+
+// NewThread prepares a thread; Run starts it.
+func NewThread(index int, plan string, opts config.Sealing, loc *store.Location, env *Env, log *zap.SugaredLogger) *Thread {
+	if env.Limits == nil {
+		env.Limits = Unlimited{}
+	}
+	return &Thread{Index: index, Plan: plan, Opts: opts, Loc: loc, Ctrl: newCtrl(), env: env,
+		log: log.With("thread", index, "location", loc.Root)}
+}
+
+// Run seals sector after sector until ctx ends. A job that fails anything but an abort pauses the
+// thread until an operator resumes it.
+func (t *Thread) Run(ctx context.Context) {
+	t.log.Info("sealing thread started")
+	defer t.log.Info("sealing thread stopped")
+	var resumeTo *State
+	paused := false
+	for {
+		if paused {
+			to, ok := t.waitForResume(ctx)
+			if !ok {
+				return
+			}
+			resumeTo, paused = to, false
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		f := t.runJob(ctx, resumeTo)
+		resumeTo = nil
+		if ctx.Err() != nil {
+			return
+		}
+		if f != nil && f.Level != Abort {
+			t.pause(f)
+			paused = true
+			continue
+		}
+		t.Ctrl.setJob(nil, Empty)
+		if f := t.Ctrl.sleep(ctx, t.Opts.SealInterval); f != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// A pause between two sectors takes effect at once; the next job starts on resume.
+			t.pause(f)
+			paused = true
+		}
+	}
+}
+
+func (t *Thread) pause(f *Failure) {
+	if f.interrupt {
+		t.log.Info("sealing thread paused")
+		t.Ctrl.setPaused(nil)
+		return
+	}
+	msg := f.Error()
+	t.log.Warnw("sealing thread paused on failure", "err", msg)
+	t.Ctrl.setPaused(&msg)
+}
+
+// waitForResume blocks until resumed (ok, with an optional state) or ctx ends.
+func (t *Thread) waitForResume(ctx context.Context) (*State, bool) {
+	tick := time.NewTicker(pausedLogTick)
+	defer tick.Stop()
+	for {
+		select {
+		case to := <-t.Ctrl.resume:
+			t.Ctrl.clearPaused()
+			t.log.Infow("sealing thread resumed", "state", to)
+			return to, true
+		case <-ctx.Done():
+			return nil, false
+		case <-tick.C:
+			t.log.Info("waiting for resume signal")
+		}
+	}
+}
+
+// runJob runs the thread's current job (loaded from its metadb, or a new one) until it finishes,
+// aborts, or fails in a way that pauses the thread.
+func (t *Thread) runJob(ctx context.Context, resumeTo *State) *Failure {
+	j, f := t.openJob(ctx)
+	if f != nil {
+		return f
+	}
+	var ev *Event
+	if resumeTo != nil {
+		ev = &Event{Kind: EvSetState, To: *resumeTo}
+	}
+	for {
+		if f := j.apply(ev); f != nil {
+			return j.settle(f)
+		}
+		// Check point: the finished step is persisted above, so a pause here loses nothing.
+		if ctx.Err() != nil || t.Ctrl.pausePending() {
+			return interrupted()
+		}
+		t.Ctrl.setJob(j.rec.SectorID(), j.rec.State)
+		next, f := j.planner.handle(j)
+		if f == nil && next == nil {
+			return j.finish()
+		}
+		if f == nil {
+			ev = next
+			continue
+		}
+		if ctx.Err() != nil {
+			return interrupted()
+		}
+		if f.Level == Temporary {
+			if f = j.retry(f); f != nil {
+				return j.settle(f)
+			}
+			ev = nil
+			continue
+		}
+		return j.settle(f)
+	}
+}
+
+// openJob loads the persisted job or starts a new one with the thread's plan.
+func (t *Thread) openJob(ctx context.Context) (*job, *Failure) {
+	rec, ok, err := loadRecord(t.Loc.DB)
+	if err != nil {
+		return nil, crit("%w", err)
+	}
+	if !ok {
+		// Leftovers of a job whose clean-up was cut short belong to no sector any more.
+		if err := t.Loc.WipeData(); err != nil {
+			return nil, crit("wipe data dir of %s: %w", t.Loc.Root, err)
+		}
+		if _, err := plannerFor(t.Plan); err != nil {
+			return nil, crit("%w", err)
+		}
+		rec = newRecord(t.Plan)
+		if err := saveRecord(t.Loc.DB, rec); err != nil {
+			return nil, crit("%w", err)
+		}
+	}
+	plan := "sealer"
+	if rec.Plan != nil {
+		plan = *rec.Plan
+	}
+	pl, err := plannerFor(plan)
+	if err != nil {
+		return nil, perm("%w", err)
+	}
+	j := &job{ctx: ctx, t: t, rec: rec, planner: pl, log: t.log}
+	j.refreshLogger()
+	t.Ctrl.setJob(rec.SectorID(), rec.State)
+	return j, nil
+}
+
+// retry handles a temporary failure: wait and run the step again, or give up after max_retries.
+func (j *job) retry(f *Failure) *Failure {
+	j.report(j.rec.State, j.rec.State, "None", f)
+	if j.rec.Retry >= j.t.Opts.MaxRetries {
+		j.rec.Retry = 0
+		if err := saveRecord(j.t.Loc.DB, j.rec); err != nil {
+			return crit("%w", err)
+		}
+		return &Failure{Level: Permanent, Err: fmt.Errorf("gave up after %d temporary failures: %w", j.t.Opts.MaxRetries, f.Err)}
+	}
+	j.rec.Retry++
+	if err := saveRecord(j.t.Loc.DB, j.rec); err != nil {
+		return crit("%w", err)
+	}
+	j.log.Warnw("temporary failure, will retry", "err", f.Err, "retry", j.rec.Retry, "max_retries", j.t.Opts.MaxRetries)
+	return j.t.Ctrl.sleep(j.ctx, j.t.Opts.RecoverInterval)
+}
+
+// settle ends a job that failed: aborts drop the sector, anything else is reported and returned so
+// the thread pauses.
+func (j *job) settle(f *Failure) *Failure {
+	if f.interrupt {
+		return f
+	}
+	if f.Level != Abort {
+		j.report(j.rec.State, j.rec.State, "None", f)
+		return f
+	}
+	j.log.Warnw("sector aborted", "reason", f.Err)
+	j.report(j.rec.State, j.rec.State, "None", f)
+	if id := j.rec.SectorID(); id != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
+		defer cancel()
+		if err := j.t.env.RPC.ReportAborted(ctx, *id, f.Err.Error()); err != nil {
+			j.log.Errorw("report aborted", "err", err)
+		}
+	}
+	if err := j.cleanUp(); err != nil {
+		return crit("%w", err)
+	}
+	return f
+}
+
+// finish ends a sealed sector; the Finished handler already told the manager.
+func (j *job) finish() *Failure {
+	j.log.Info("sector finished")
+	if err := j.cleanUp(); err != nil {
+		return crit("%w", err)
+	}
+	return nil
+}
+
+// cleanUp forgets the job before wiping its files: a crash in between leaves only stray files,
+// which the next job wipes, never a record pointing at missing files.
+func (j *job) cleanUp() error {
+	if err := deleteRecord(j.t.Loc.DB); err != nil {
+		return err
+	}
+	if err := j.t.Loc.WipeData(); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("wipe data dir of %s: %w", j.t.Loc.Root, err)
+	}
+	return nil
+}

@@ -19,7 +19,9 @@ func testLogger(t *testing.T) *zap.SugaredLogger {
 	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Sugar()
 }
 
-func sector(n uint64) abi.SectorID { return abi.SectorID{Miner: testMiner, Number: abi.SectorNumber(n)} }
+func sector(n uint64) abi.SectorID {
+	return abi.SectorID{Miner: testMiner, Number: abi.SectorNumber(n)}
+}
 
 func strp(s string) *string { return &s }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/metadb"
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
@@ -91,9 +91,9 @@ func newRecord(plan string) *Record {
 }
 
 // loadRecord reads the persisted job; ok is false when the thread has none.
-func loadRecord(db *metadb.DB) (rec *Record, ok bool, err error) {
+func loadRecord(db *kvstore.DB) (rec *Record, ok bool, err error) {
 	raw, err := db.Get(recordKey)
-	if errors.Is(err, metadb.ErrNotFound) {
+	if errors.Is(err, kvstore.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -107,7 +107,7 @@ func loadRecord(db *metadb.DB) (rec *Record, ok bool, err error) {
 }
 
 // saveRecord writes the job in one fsync'd transaction: nothing reports a state before this returns.
-func saveRecord(db *metadb.DB, rec *Record) error {
+func saveRecord(db *kvstore.DB, rec *Record) error {
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode job record: %w", err)
@@ -118,8 +118,8 @@ func saveRecord(db *metadb.DB, rec *Record) error {
 	return nil
 }
 
-func deleteRecord(db *metadb.DB) error {
-	if err := db.Delete(recordKey); err != nil && !errors.Is(err, metadb.ErrNotFound) {
+func deleteRecord(db *kvstore.DB) error {
+	if err := db.Delete(recordKey); err != nil && !errors.Is(err, kvstore.ErrNotFound) {
 		return fmt.Errorf("delete job record: %w", err)
 	}
 	return nil

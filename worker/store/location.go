@@ -14,7 +14,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/metadb"
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 )
 
 // Names inside a sealing location.
@@ -43,7 +43,7 @@ func SealingInit(loc string) error {
 		return fmt.Errorf("create %s: %w", holder, err)
 	}
 
-	db, err := metadb.Open(filepath.Join(loc, MetaDirName))
+	db, err := kvstore.Open(filepath.Join(loc, MetaDirName))
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func FileInit(loc string) error {
 type Location struct {
 	// Root is the canonical absolute path of the location.
 	Root string
-	DB   *metadb.DB
+	DB   *kvstore.DB
 
 	holder *os.File
 }
@@ -84,7 +84,7 @@ func OpenLocation(loc string) (*Location, error) {
 		return nil, err
 	}
 
-	db, err := metadb.Open(filepath.Join(root, MetaDirName))
+	db, err := kvstore.Open(filepath.Join(root, MetaDirName))
 	if err != nil {
 		_ = holder.Close()
 		return nil, err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/filecoin-project/go-state-types/abi"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/metadb"
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 )
 
 func initLocation(t *testing.T) string {
@@ -54,7 +54,7 @@ func TestSealingInitCreatesLayout(t *testing.T) {
 			t.Fatalf("%s: is dir %v, want %v", name, info.IsDir(), wantDir)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(loc, "meta", metadb.FileName)); err != nil {
+	if _, err := os.Stat(filepath.Join(loc, "meta", kvstore.FileName)); err != nil {
 		t.Fatalf("metadb file: %v", err)
 	}
 }
@@ -278,7 +278,7 @@ func TestWipeDataKeepsMetadb(t *testing.T) {
 	if err := l.WipeData(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.DB.Get("meta/info"); errors.Is(err, metadb.ErrNotFound) || err != nil {
+	if _, err := l.DB.Get("meta/info"); errors.Is(err, kvstore.ErrNotFound) || err != nil {
 		t.Fatalf("wipe touched the metadb: %v", err)
 	}
 }

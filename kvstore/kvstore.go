@@ -1,11 +1,14 @@
-// Package metadb is the small key-value store a sealing thread keeps in <location>/meta: the
-// current job's record lives there, so a restarted worker resumes where it stopped.
+// Package kvstore is the embedded key-value store of both daemons: a sealing thread keeps its
+// current job in <location>/meta, and the manager keeps sector states, number counters and the
+// worker registry under its home.
 //
-// It is a bbolt file (one bucket, string keys) where the original used RocksDB: bbolt commits
-// each write transaction with an fsync, which is exactly the durability a sealing thread needs.
-package metadb
+// It is a bbolt file (one bucket, string keys) where the original used RocksDB and badger: bbolt
+// commits each write transaction with an fsync, which is the durability persist-before-acknowledge
+// needs, and a transaction can move a record between key spaces atomically.
+package kvstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -25,7 +28,7 @@ const lockTimeout = time.Second
 var bucketName = []byte("meta")
 
 // ErrNotFound is returned by Get for a key that holds no value.
-var ErrNotFound = errors.New("metadb: key not found")
+var ErrNotFound = errors.New("key not found")
 
 // KV is what both the whole database and its prefixed views offer.
 type KV interface {
@@ -34,16 +37,16 @@ type KV interface {
 	Delete(key string) error
 }
 
-// DB is one sealing location's metadb.
+// DB is one store file and its lock.
 type DB struct {
 	path string
 	bolt *bolt.DB
 }
 
-// Open opens (creating if missing) the metadb in dir, which is a directory as RocksDB's was.
+// Open opens (creating if missing) the kvstore in dir, which is a directory as RocksDB's was.
 func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create metadb dir: %w", err)
+		return nil, fmt.Errorf("create kvstore dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
 
@@ -51,10 +54,10 @@ func Open(dir string) (*DB, error) {
 	// sealing thread's persist-before-acknowledge rule depends on that.
 	bdb, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: lockTimeout, NoSync: false})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("metadb %s is locked by another process", path)
+		return nil, fmt.Errorf("kvstore %s is locked by another process (is another daemon using it?)", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open metadb %s: %w", path, err)
+		return nil, fmt.Errorf("open kvstore %s: %w", path, err)
 	}
 
 	err = bdb.Update(func(tx *bolt.Tx) error {
@@ -63,7 +66,7 @@ func Open(dir string) (*DB, error) {
 	})
 	if err != nil {
 		_ = bdb.Close()
-		return nil, fmt.Errorf("init metadb %s: %w", path, err)
+		return nil, fmt.Errorf("init kvstore %s: %w", path, err)
 	}
 	return &DB{path: path, bolt: bdb}, nil
 }
@@ -84,7 +87,7 @@ func (db *DB) Get(key string) ([]byte, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("metadb get %q: %w", key, err)
+		return nil, fmt.Errorf("kvstore get %q: %w", key, err)
 	}
 	return value, err
 }
@@ -95,7 +98,7 @@ func (db *DB) Put(key string, value []byte) error {
 		return tx.Bucket(bucketName).Put([]byte(key), value)
 	})
 	if err != nil {
-		return fmt.Errorf("metadb put %q: %w", key, err)
+		return fmt.Errorf("kvstore put %q: %w", key, err)
 	}
 	return nil
 }
@@ -106,7 +109,7 @@ func (db *DB) Delete(key string) error {
 		return tx.Bucket(bucketName).Delete([]byte(key))
 	})
 	if err != nil {
-		return fmt.Errorf("metadb delete %q: %w", key, err)
+		return fmt.Errorf("kvstore delete %q: %w", key, err)
 	}
 	return nil
 }
@@ -114,6 +117,45 @@ func (db *DB) Delete(key string) error {
 // Close releases the file and its lock.
 func (db *DB) Close() error {
 	return db.bolt.Close()
+}
+
+// Scan calls fn for every key that starts with prefix, in byte order of the keys. fn must not
+// keep value after it returns.
+func (db *DB) Scan(prefix string, fn func(key string, value []byte) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketName).Cursor()
+		p := []byte(prefix)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if err := fn(string(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Txn is a read-write transaction: every change in it commits together, with one fsync.
+type Txn struct {
+	b *bolt.Bucket
+}
+
+// Get returns a copy of the value at key, or ErrNotFound.
+func (t *Txn) Get(key string) ([]byte, error) {
+	v := t.b.Get([]byte(key))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	return append([]byte{}, v...), nil
+}
+
+func (t *Txn) Put(key string, value []byte) error { return t.b.Put([]byte(key), value) }
+func (t *Txn) Delete(key string) error            { return t.b.Delete([]byte(key)) }
+
+// Update runs fn in one durable transaction; an error from fn rolls everything back.
+func (db *DB) Update(fn func(tx *Txn) error) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return fn(&Txn{b: tx.Bucket(bucketName)})
+	})
 }
 
 // Prefixed is a view whose keys are "<prefix>/<key>".

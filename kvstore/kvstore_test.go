@@ -1,4 +1,4 @@
-package metadb
+package kvstore
 
 import (
 	"errors"
@@ -85,9 +85,9 @@ func TestSecondOpenFailsLocked(t *testing.T) {
 	defer db.Close()
 	_, err := Open(dir)
 	if err == nil {
-		t.Fatal("second open of a locked metadb succeeded")
+		t.Fatal("second open of a locked kvstore succeeded")
 	}
-	want := "metadb " + filepath.Join(dir, "meta.db") + " is locked by another process"
+	want := "kvstore " + filepath.Join(dir, "meta.db") + " is locked by another process (is another daemon using it?)"
 	if err.Error() != want {
 		t.Fatalf("error %q, want %q", err, want)
 	}

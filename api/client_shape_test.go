@@ -53,10 +53,11 @@ func TestWorkerAdminClientMatchesWorkerAdminAPI(t *testing.T) {
 // The method names are the wire names; these are the ones the original peers call.
 func TestWireMethodNames(t *testing.T) {
 	wantManager := []string{
-		"AcquireDeals", "AllocateSanpUpSector", "AllocateSector", "AssignTicket", "PollPreCommitState",
-		"PollProofState", "ReportAborted", "ReportFinalized", "ReportState", "StoreBasicInfo",
-		"StoreReserveSpace", "SubmitPersisted", "SubmitPreCommit", "SubmitProof", "SubmitSnapUpProof",
-		"WaitSeed", "WorkerGetPingInfo", "WorkerPing", "WorkerPingInfoList",
+		"AcquireDeals", "AllocateSanpUpSector", "AllocateSector", "AssignTicket", "FindSector", "ListSectors",
+		"PollPreCommitState", "PollProofState", "ReportAborted", "ReportFinalized", "ReportState", "RestoreSector",
+		"SectorHistory", "StoreBasicInfo", "StoreReserveSpace", "SubmitPersisted", "SubmitPreCommit", "SubmitProof",
+		"SubmitSnapUpProof", "WaitSeed", "WorkerAdminList", "WorkerAdminPause", "WorkerAdminResume",
+		"WorkerGetPingInfo", "WorkerPing", "WorkerPingInfoList", "WorkerPingInfoRemove", "WorkerResolveDest",
 	}
 	wantWorker := []string{"WorkerList", "WorkerPause", "WorkerRemoveEnv", "WorkerResume", "WorkerSetEnv"}
 	check := func(iface any, want []string) {

@@ -32,10 +32,40 @@ type SealerAPI interface {
 	StoreBasicInfo(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
 }
 
-// SealerCliAPI is the part of the Venus namespace that operators' tools call.
+// SealerCliAPI is the part of the Venus namespace that operators' tools (`util`) call.
+//
+// The Worker* proxies are ours (the original CLI dialled workers itself): the manager resolves
+// worker, a registered worker name or an address, as spec/sector-manager.md §1.5 says, and calls
+// the worker's admin API (VenusWorker at http://<dest>/) for the caller, so an operator needs to
+// reach only the manager. A JSON-RPC error of the worker comes back with the worker's code and
+// its message, prefixed by the worker and the address tried.
 type SealerCliAPI interface {
+	// ListSectors lists the states of one store ("online" or "offline") in key order
+	// (m-<miner>-n-<number>, lexicographic), filtered by job.
+	ListSectors(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error)
+	// FindSector loads one sector from one store; a sector that is not there is an error.
+	FindSector(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)
+	// RestoreSector moves an offline sector back online (spec §4.2); forced skips the checks
+	// that it was aborted and holds no deals.
+	RestoreSector(ctx context.Context, sid abi.SectorID, forced bool) error
+	// SectorHistory returns every state report of a sector, oldest first (null if none).
+	SectorHistory(ctx context.Context, sid abi.SectorID) ([]SectorHistoryEntry, error)
+
 	WorkerGetPingInfo(ctx context.Context, name string) (*WorkerPingInfo, error)
 	WorkerPingInfoList(ctx context.Context) ([]WorkerPingInfo, error)
+	// WorkerPingInfoRemove drops a worker from the registry; an unknown name is an error. A
+	// worker that still runs registers again at its next ping.
+	WorkerPingInfoRemove(ctx context.Context, name string) error
+
+	// WorkerResolveDest says which address the manager uses for worker (name or address).
+	WorkerResolveDest(ctx context.Context, worker string) (string, error)
+	// WorkerAdminList proxies VenusWorker.WorkerList to worker.
+	WorkerAdminList(ctx context.Context, worker string) ([]WorkerThreadInfo, error)
+	// WorkerAdminPause proxies VenusWorker.WorkerPause(index) to worker.
+	WorkerAdminPause(ctx context.Context, worker string, index uint64) (bool, error)
+	// WorkerAdminResume proxies VenusWorker.WorkerResume(index, setTo) to worker; a nil setTo
+	// resumes the thread in its current state.
+	WorkerAdminResume(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)
 }
 
 // ManagerAPI is everything venus-sector-manager serves under Venus at /rpc/v0.
@@ -65,8 +95,17 @@ type ManagerClient struct {
 	StoreReserveSpace    func(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)
 	StoreBasicInfo       func(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
 
-	WorkerGetPingInfo  func(ctx context.Context, name string) (*WorkerPingInfo, error)
-	WorkerPingInfoList func(ctx context.Context) ([]WorkerPingInfo, error)
+	ListSectors          func(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error)
+	FindSector           func(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)
+	RestoreSector        func(ctx context.Context, sid abi.SectorID, forced bool) error
+	SectorHistory        func(ctx context.Context, sid abi.SectorID) ([]SectorHistoryEntry, error)
+	WorkerGetPingInfo    func(ctx context.Context, name string) (*WorkerPingInfo, error)
+	WorkerPingInfoList   func(ctx context.Context) ([]WorkerPingInfo, error)
+	WorkerPingInfoRemove func(ctx context.Context, name string) error
+	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)
+	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)
+	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)
+	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)
 }
 
 // CallTimeout bounds every client call, so a hung peer turns into a temporary error, not a stuck thread.

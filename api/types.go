@@ -180,16 +180,23 @@ type ReportStateReq struct {
 	Failure     *SectorFailure
 }
 
+// WorkerInfoSummary counts a worker's sealing threads. Running and Waiting are damocles
+// additions; an original worker does not send them and they decode as 0.
 type WorkerInfoSummary struct {
 	Threads uint
 	Empty   uint
 	Paused  uint
+	Running uint
+	Waiting uint
 	Errors  uint
 }
 
+// WorkerInfo is what a worker sends with every ping. Version is a damocles addition ("" from an
+// original worker).
 type WorkerInfo struct {
 	Name    string
 	Dest    string
+	Version string
 	Summary WorkerInfoSummary
 }
 

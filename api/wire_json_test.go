@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
 	commcid "github.com/filecoin-project/go-fil-commcid"
@@ -297,13 +299,64 @@ func TestWireWorkerInfo(t *testing.T) {
 	info := api.WorkerInfo{
 		Name:    "127.0.0.1",
 		Dest:    "127.0.0.1:17890",
-		Summary: api.WorkerInfoSummary{Threads: 4, Empty: 1, Paused: 2, Errors: 3},
+		Version: "v0.5.0-mock-git.abc123",
+		Summary: api.WorkerInfoSummary{Threads: 9, Empty: 1, Paused: 2, Running: 3, Waiting: 1, Errors: 2},
 	}
-	const infoJSON = `{"Name":"127.0.0.1","Dest":"127.0.0.1:17890","Summary":{"Threads":4,"Empty":1,"Paused":2,"Errors":3}}`
-	checkWire(t, info.Summary, `{"Threads":4,"Empty":1,"Paused":2,"Errors":3}`)
+	const infoJSON = `{"Name":"127.0.0.1","Dest":"127.0.0.1:17890","Version":"v0.5.0-mock-git.abc123",` +
+		`"Summary":{"Threads":9,"Empty":1,"Paused":2,"Running":3,"Waiting":1,"Errors":2}}`
+	checkWire(t, info.Summary, `{"Threads":9,"Empty":1,"Paused":2,"Running":3,"Waiting":1,"Errors":2}`)
 	checkWire(t, info, infoJSON)
 	checkWire(t, api.WorkerPingInfo{Info: info, LastPing: 1700000000}, `{"Info":`+infoJSON+`,"LastPing":1700000000}`)
 	checkWire(t, []api.WorkerPingInfo(nil), `null`)
+}
+
+// An original (venus-cluster) worker pings without Version, Running and Waiting.
+func TestWireWorkerInfoFromOriginalWorker(t *testing.T) {
+	checkDecode(t, `{"Name":"127.0.0.1","Dest":"127.0.0.1:17890","Summary":{"Threads":3,"Empty":0,"Paused":3,"Errors":3}}`,
+		api.WorkerInfo{Name: "127.0.0.1", Dest: "127.0.0.1:17890", Summary: api.WorkerInfoSummary{Threads: 3, Paused: 3, Errors: 3}})
+}
+
+func TestWireSectorListingParams(t *testing.T) {
+	checkWire(t, api.WorkerOnline, `"online"`)
+	checkWire(t, api.WorkerOffline, `"offline"`)
+	checkWire(t, api.SectorWorkerJobAll, `0`)
+	checkWire(t, api.SectorWorkerJobSealing, `1`)
+	checkWire(t, api.SectorWorkerJobSnapUp, `2`)
+	checkWire(t, []*api.SectorState(nil), `null`)
+
+	for _, ws := range []api.SectorWorkerState{"", "Online", "all"} {
+		err := ws.Check()
+		if code, _ := api.ErrorCode(err); code != api.ErrCodeInvalidParams || !strings.Contains(err.Error(), `"`+string(ws)+`"`) {
+			t.Errorf("SectorWorkerState(%q).Check() = %v, want invalid params naming it", ws, err)
+		}
+	}
+	if err := api.SectorWorkerJob(3).Check(); err == nil || !strings.Contains(err.Error(), "invalid sector job filter 3") {
+		t.Errorf("job 3: %v", err)
+	}
+	up := &api.SectorState{Upgraded: true}
+	sealing := &api.SectorState{}
+	for _, c := range []struct {
+		job         api.SectorWorkerJob
+		up, sealing bool
+	}{{api.SectorWorkerJobAll, true, true}, {api.SectorWorkerJobSealing, false, true}, {api.SectorWorkerJobSnapUp, true, false}} {
+		if c.job.Matches(up) != c.up || c.job.Matches(sealing) != c.sealing {
+			t.Errorf("job %d matches upgraded=%v sealing=%v", c.job, c.job.Matches(up), c.job.Matches(sealing))
+		}
+	}
+}
+
+func TestWireSectorHistoryEntry(t *testing.T) {
+	at := time.Date(2026, 11, 25, 0, 55, 28, 123456789, time.UTC)
+	entry := api.SectorHistoryEntry{
+		Time:        at,
+		Worker:      api.WorkerIdentifier{Instance: "127.0.0.1", Location: "/abs/store1"},
+		StateChange: api.SectorStateChange{Prev: "Empty", Next: "Allocated", Event: "None"},
+	}
+	const head = `{"Time":"2026-11-25T00:55:28.123456789Z","Worker":{"Instance":"127.0.0.1","Location":"/abs/store1"},` +
+		`"StateChange":{"Prev":"Empty","Next":"Allocated","Event":"None"},`
+	checkWire(t, entry, head+`"Failure":null}`)
+	entry.Failure = &api.SectorFailure{Level: "Temporary", Desc: "rpc: connection refused"}
+	checkWire(t, []api.SectorHistoryEntry{entry}, `[`+head+`"Failure":{"Level":"Temporary","Desc":"rpc: connection refused"}}]`)
 }
 
 func TestWireStoreBasicInfo(t *testing.T) {

@@ -144,8 +144,8 @@ func freePort(t *testing.T) int {
 // workerSetup is a worker's config and directories, initialised with the venus-worker CLI.
 type workerSetup struct {
 	dir, cfg, persist string
-	stores           []string
-	adminAddr        string
+	stores            []string
+	adminAddr         string
 }
 
 func newWorkerSetup(t *testing.T, managerAddr string, threads int) *workerSetup {

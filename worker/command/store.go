@@ -18,7 +18,7 @@ var storeCmd = &cli.Command{
 			Usage: "initialise sealing thread locations (data/, .holder, meta/)",
 			Flags: []cli.Flag{locFlag},
 			Action: func(cctx *cli.Context) error {
-				initEach(cctx.StringSlice("loc"), store.SealingInit)
+				initEach(locations(cctx), store.SealingInit)
 				return nil
 			},
 		},
@@ -27,11 +27,16 @@ var storeCmd = &cli.Command{
 			Usage: "initialise persist (attached) store locations",
 			Flags: []cli.Flag{locFlag},
 			Action: func(cctx *cli.Context) error {
-				initEach(cctx.StringSlice("loc"), store.FileInit)
+				initEach(locations(cctx), store.FileInit)
 				return nil
 			},
 		},
 	},
+}
+
+// locations accepts `-l a -l b` and, as the original does, `-l a b c`.
+func locations(cctx *cli.Context) []string {
+	return append(cctx.StringSlice("loc"), cctx.Args().Slice()...)
 }
 
 // initEach initialises every location, logging failures and going on, as the original does.

@@ -1,0 +1,27 @@
+# venus-cluster in Go. `make demo` runs a mock manager and a worker sealing 2KiB sectors;
+# `make test` runs the tests as CI does.
+GO       ?= go
+COMMIT   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/ipfs-force-community/venus-cluster-go/version.Commit=$(COMMIT)
+BIN      := dist/bin
+
+.PHONY: build test test-short demo bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/venus-worker ./cmd/venus-sector-manager
+
+# The whole suite with the race detector, as CI runs it.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -count=1 ./...
+
+# A mock sector manager and a worker with three sealing threads on 2KiB sectors, printing
+# `venus-worker worker list` while they seal. Stops on Ctrl-C (or after DEMO_SECONDS).
+demo: build
+	bash scripts/demo.sh
+
+clean:
+	rm -rf dist mock-tmp

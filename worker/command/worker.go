@@ -27,7 +27,7 @@ var workerCmd = &cli.Command{
 		{
 			Name:  "pause",
 			Usage: "pause a sealing thread",
-			Flags: []cli.Flag{&cli.UintFlag{Name: "index", Aliases: []string{"i"}, Required: true, Usage: "thread index, as `list` shows it"}},
+			Flags: []cli.Flag{&cli.UintFlag{Name: "index", Aliases: []string{"i"}, Required: true, Usage: "thread index, as the list command shows it"}},
 			Action: func(cctx *cli.Context) error {
 				c, closer, err := adminClient(cctx)
 				if err != nil {
@@ -37,7 +37,7 @@ var workerCmd = &cli.Command{
 				index := cctx.Uint("index")
 				done, err := c.WorkerPause(background(cctx), uint64(index))
 				if err != nil {
-					return fmt.Errorf("rpc error: %w", err)
+					return c.callError(err)
 				}
 				logging.Logger("worker").Infow(fmt.Sprintf("#%d worker pause", index), "done", done)
 				return nil
@@ -47,7 +47,7 @@ var workerCmd = &cli.Command{
 			Name:  "resume",
 			Usage: "resume a paused sealing thread, optionally in another state",
 			Flags: []cli.Flag{
-				&cli.UintFlag{Name: "index", Aliases: []string{"i"}, Required: true, Usage: "thread index, as `list` shows it"},
+				&cli.UintFlag{Name: "index", Aliases: []string{"i"}, Required: true, Usage: "thread index, as the list command shows it"},
 				&cli.StringFlag{Name: "state", Aliases: []string{"s"}, Usage: "state to resume in, e.g. PC1Done or Aborted"},
 			},
 			Action: func(cctx *cli.Context) error {
@@ -64,7 +64,7 @@ var workerCmd = &cli.Command{
 				}
 				done, err := c.WorkerResume(background(cctx), uint64(index), state)
 				if err != nil {
-					return fmt.Errorf("rpc error: %w", err)
+					return c.callError(err)
 				}
 				logging.Logger("worker").Infow(fmt.Sprintf("#%d worker resume", index), "done", done, "state", state)
 				return nil
@@ -90,7 +90,7 @@ var workerCmd = &cli.Command{
 					return err
 				}
 				defer closer()
-				return envCallError(c.WorkerSetEnv(background(cctx), dumpEnvName(cctx.Uint("child_pid")), dir))
+				return c.envCallError(c.WorkerSetEnv(background(cctx), dumpEnvName(cctx.Uint("child_pid")), dir))
 			},
 		},
 		{
@@ -103,7 +103,7 @@ var workerCmd = &cli.Command{
 					return err
 				}
 				defer closer()
-				return envCallError(c.WorkerRemoveEnv(background(cctx), dumpEnvName(cctx.Uint("child_pid"))))
+				return c.envCallError(c.WorkerRemoveEnv(background(cctx), dumpEnvName(cctx.Uint("child_pid"))))
 			},
 		},
 	},
@@ -111,15 +111,30 @@ var workerCmd = &cli.Command{
 
 func dumpEnvName(pid uint) string { return "DUMP_ERR_RESP_" + strconv.FormatUint(uint64(pid), 10) }
 
+// adminConn is a client of one worker's admin api.
+type adminConn struct {
+	*api.WorkerAdminClient
+	addr string
+}
+
+// callError says plainly when the worker cannot be reached; errors the worker answered keep the
+// original's "rpc error: ..." form.
+func (c adminConn) callError(err error) error {
+	if _, answered := api.ErrorCode(err); !answered {
+		return fmt.Errorf("cannot reach the worker admin api at %s: is `venus-worker daemon` running with this config? (%v)", c.addr, err)
+	}
+	return fmt.Errorf("rpc error: %w", err)
+}
+
 // envCallError reports invalid params with their message only, as the original does.
-func envCallError(err error) error {
+func (c adminConn) envCallError(err error) error {
 	if err == nil {
 		return nil
 	}
 	if code, ok := api.ErrorCode(err); ok && code == api.ErrCodeInvalidParams {
 		return err
 	}
-	return fmt.Errorf("rpc error: %w", err)
+	return c.callError(err)
 }
 
 func listThreads(cctx *cli.Context) error {
@@ -130,7 +145,7 @@ func listThreads(cctx *cli.Context) error {
 	defer closer()
 	threads, err := c.WorkerList(background(cctx))
 	if err != nil {
-		return fmt.Errorf("rpc error: %w", err)
+		return c.callError(err)
 	}
 	for _, t := range threads {
 		fmt.Fprintln(cctx.App.Writer, admin.FormatThreadLine(t))
@@ -139,14 +154,15 @@ func listThreads(cctx *cli.Context) error {
 }
 
 // adminClient reads the config only to find the worker's admin endpoint.
-func adminClient(cctx *cli.Context) (*api.WorkerAdminClient, func(), error) {
+func adminClient(cctx *cli.Context) (adminConn, func(), error) {
 	cfg, err := config.Load(cctx.String("config"))
 	if err != nil {
-		return nil, nil, err
+		return adminConn{}, nil, err
 	}
-	c, closer, err := api.NewWorkerAdminClient(background(cctx), cfg.AdminDialAddr(), nil)
+	addr := cfg.AdminDialAddr()
+	c, closer, err := api.NewWorkerAdminClient(background(cctx), addr, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to worker admin api at %s: %w", cfg.AdminDialAddr(), err)
+		return adminConn{}, nil, fmt.Errorf("connect to worker admin api at %s: %w", addr, err)
 	}
-	return c, func() { closer() }, nil
+	return adminConn{WorkerAdminClient: c, addr: addr}, func() { closer() }, nil
 }

@@ -45,43 +45,44 @@ type Daemon struct {
 
 // New runs the start-up sequence of spec/worker.md §3.1; any error aborts start-up and names
 // what to fix.
-func New(ctx context.Context, cfg *config.Config) (d *Daemon, err error) {
-	d = &Daemon{cfg: cfg, log: logging.Logger("daemon")}
-	defer func() {
-		if err != nil {
-			d.close()
-		}
-	}()
+func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
+	d := &Daemon{cfg: cfg, log: logging.Logger("daemon")}
+	if err := d.start(ctx); err != nil {
+		d.close()
+		return nil, err
+	}
+	d.log.Infow("worker ready", "name", d.info.Name, "dest", d.info.Dest, "threads", len(d.pool.Threads), "manager", cfg.SectorManager.Addr.Endpoint())
+	return d, nil
+}
+
+func (d *Daemon) start(ctx context.Context) (err error) {
+	cfg := d.cfg
 	addr := cfg.SectorManager.Addr
 	d.rpc, d.closeRPC, err = api.NewManagerClient(ctx, addr.Endpoint(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("sector manager client for %s: %w", addr.Endpoint(), err)
+		return fmt.Errorf("sector manager client for %s: %w", addr.Endpoint(), err)
 	}
 	localIP, err := localIPToward(addr.DialAddr())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	attached, err := d.openAttached(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	static, err := canonicalStaticTreeD(cfg.Processors.StaticTreeD)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(cfg.Processors.Ext) > 0 {
-		return nil, fmt.Errorf("processors: external processors ([[processors.<stage>]]) are not supported by this build yet; remove those tables to use the built-in processors")
+		return fmt.Errorf("processors: external processors ([[processors.<stage>]]) are not supported by this build yet; remove those tables to use the built-in processors")
 	}
 	if d.listener, err = net.Listen("tcp", cfg.AdminListenAddr()); err != nil {
-		return nil, fmt.Errorf("admin api: listen on %s (worker.rpc_server.host/port): %w", cfg.AdminListenAddr(), err)
+		return fmt.Errorf("admin api: listen on %s (worker.rpc_server.host/port): %w", cfg.AdminListenAddr(), err)
 	}
 	d.info = workerInfo(cfg.Worker.Name, localIP, d.listener.Addr())
 	env := &sealing.Env{RPC: d.rpc, Procs: builtin.New(), Attached: attached, Instance: d.info.Name, StaticTreeD: static}
-	if err := d.openThreads(env); err != nil {
-		return nil, err
-	}
-	d.log.Infow("worker ready", "name", d.info.Name, "dest", d.info.Dest, "threads", len(d.pool.Threads), "manager", addr.Endpoint())
-	return d, nil
+	return d.openThreads(env)
 }
 
 // localIPToward is the local address this host uses to reach the manager: the worker's default

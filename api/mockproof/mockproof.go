@@ -66,3 +66,64 @@ func SealProof(proof abi.RegisteredSealProof, sid abi.SectorID, ticket, seed []b
 	}
 	return out[:size], nil
 }
+
+const (
+	updateCommRDomain   = "venus-cluster-go/mock-update-comm-r/v1"
+	updateVanillaDomain = "venus-cluster-go/mock-update-vanilla/v1"
+	updateProofDomain   = "venus-cluster-go/mock-update-proof/v1"
+)
+
+// UpdateCommR is the mock CommR of a snapped-up sector: it binds the old replica and the new data.
+func UpdateCommR(proof abi.RegisteredUpdateProof, commROld, commDNew [32]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(updateCommRDomain))
+	h.Write(u64(uint64(proof)))
+	h.Write(commROld[:])
+	h.Write(commDNew[:])
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	out[31] &= 0x3f
+	return out
+}
+
+// UpdatePartitions is how many partitions an update proof has: 16 for 32GiB and 64GiB, else 1.
+func UpdatePartitions(proof abi.RegisteredUpdateProof) int {
+	if proof == abi.RegisteredUpdateProof_StackedDrg32GiBV1 || proof == abi.RegisteredUpdateProof_StackedDrg64GiBV1 {
+		return 16
+	}
+	return 1
+}
+
+// UpdateVanillaProofs are the mock vanilla proofs of an update, one 32-byte proof per partition.
+func UpdateVanillaProofs(proof abi.RegisteredUpdateProof, commROld, commRNew, commDNew [32]byte) [][]byte {
+	out := make([][]byte, UpdatePartitions(proof))
+	for i := range out {
+		h := sha256.New()
+		h.Write([]byte(updateVanillaDomain))
+		h.Write(u64(uint64(proof)))
+		h.Write(u64(uint64(i)))
+		h.Write(commROld[:])
+		h.Write(commRNew[:])
+		h.Write(commDNew[:])
+		out[i] = h.Sum(nil)
+	}
+	return out
+}
+
+// UpdateProof is the mock snap-up proof: 192 bytes per partition bound to the three commitments.
+func UpdateProof(proof abi.RegisteredUpdateProof, commROld, commRNew, commDNew [32]byte) []byte {
+	size := 192 * UpdatePartitions(proof)
+	h := sha256.New()
+	h.Write([]byte(updateProofDomain))
+	h.Write(u64(uint64(proof)))
+	h.Write(commROld[:])
+	h.Write(commRNew[:])
+	h.Write(commDNew[:])
+	key := h.Sum(nil)
+	out := make([]byte, 0, size+sha256.Size)
+	for counter := uint64(0); len(out) < size; counter++ {
+		block := sha256.Sum256(append(append([]byte{}, key...), u64(counter)...))
+		out = append(out, block[:]...)
+	}
+	return out[:size]
+}

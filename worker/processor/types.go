@@ -216,4 +216,119 @@ type Set struct {
 	C1       Processor[C1Input, C1Output]
 	C2       Processor[C2Input, C2Output]
 	Transfer Processor[TransferInput, bool]
+	// SnapEncode and SnapProve upgrade a CC sector with deal data (the snapup plan).
+	SnapEncode  Processor[SnapEncodeInput, SnapEncodeOutput]
+	SnapVanilla Processor[SnapVanillaInput, []Bytes]
+	SnapProve   Processor[SnapProveInput, SnapProveOutput]
+	SnapVerify  Processor[SnapVerifyInput, bool]
+}
+
+// UpdateProof is a RegisteredUpdateProof that crosses the processor protocol as its variant name,
+// e.g. "StackedDrg32GiBV1".
+type UpdateProof abi.RegisteredUpdateProof
+
+var updateProofNames = map[abi.RegisteredUpdateProof]string{
+	abi.RegisteredUpdateProof_StackedDrg2KiBV1:   "StackedDrg2KiBV1",
+	abi.RegisteredUpdateProof_StackedDrg8MiBV1:   "StackedDrg8MiBV1",
+	abi.RegisteredUpdateProof_StackedDrg512MiBV1: "StackedDrg512MiBV1",
+	abi.RegisteredUpdateProof_StackedDrg32GiBV1:  "StackedDrg32GiBV1",
+	abi.RegisteredUpdateProof_StackedDrg64GiBV1:  "StackedDrg64GiBV1",
+}
+
+func (p UpdateProof) MarshalJSON() ([]byte, error) {
+	n, ok := updateProofNames[abi.RegisteredUpdateProof(p)]
+	if !ok {
+		return nil, fmt.Errorf("unknown update proof %d", int64(p))
+	}
+	return json.Marshal(n)
+}
+
+func (p *UpdateProof) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("registered update proof must be a name such as \"StackedDrg2KiBV1\": %w", err)
+	}
+	for k, v := range updateProofNames {
+		if v == s {
+			*p = UpdateProof(k)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown registered update proof %q", s)
+}
+
+type SnapEncodeInput struct {
+	RegisteredProof UpdateProof `json:"registered_proof"`
+	NewReplicaPath  string      `json:"new_replica_path"`
+	NewCachePath    string      `json:"new_cache_path"`
+	SectorPath      string      `json:"sector_path"`
+	SectorCachePath string      `json:"sector_cache_path"`
+	StagedDataPath  string      `json:"staged_data_path"`
+	PieceInfos      []PieceInfo `json:"piece_infos"`
+}
+
+type SnapEncodeOutput struct {
+	CommRNew     [32]byte `json:"comm_r_new"`
+	CommRLastNew [32]byte `json:"comm_r_last_new"`
+	CommDNew     [32]byte `json:"comm_d_new"`
+}
+
+// Bytes crosses the protocol as a list of ints, as rust-fil-proofs' serde writes Vec<u8>.
+type Bytes []byte
+
+func (b Bytes) MarshalJSON() ([]byte, error) {
+	ints := make([]int, len(b))
+	for i, v := range b {
+		ints[i] = int(v)
+	}
+	return json.Marshal(ints)
+}
+
+func (b *Bytes) UnmarshalJSON(data []byte) error {
+	var ints []int
+	if err := json.Unmarshal(data, &ints); err != nil {
+		return fmt.Errorf("bytes must be a list of ints: %w", err)
+	}
+	out := make([]byte, len(ints))
+	for i, n := range ints {
+		if n < 0 || n > 255 {
+			return fmt.Errorf("byte %d out of range: %d", i, n)
+		}
+		out[i] = byte(n)
+	}
+	*b = out
+	return nil
+}
+
+type SnapProveInput struct {
+	RegisteredProof UpdateProof `json:"registered_proof"`
+	// VanillaProofs keeps the original's misspelt field name: it is the wire name.
+	VanillaProofs []Bytes  `json:"vannilla_proofs"`
+	CommROld      [32]byte `json:"comm_r_old"`
+	CommRNew      [32]byte `json:"comm_r_new"`
+	CommDNew      [32]byte `json:"comm_d_new"`
+}
+
+// SnapProveOutput is the update proof.
+type SnapProveOutput = Bytes
+
+// SnapVanillaInput asks for the vanilla proofs of an update; in-process only, like C1.
+type SnapVanillaInput struct {
+	RegisteredProof    UpdateProof `json:"registered_proof"`
+	SectorKeyPath      string      `json:"sector_key_path"`
+	SectorKeyCachePath string      `json:"sector_key_cache_path"`
+	ReplicaPath        string      `json:"replica_path"`
+	ReplicaCachePath   string      `json:"replica_cache_path"`
+	CommROld           [32]byte    `json:"comm_r_old"`
+	CommRNew           [32]byte    `json:"comm_r_new"`
+	CommDNew           [32]byte    `json:"comm_d_new"`
+}
+
+// SnapVerifyInput checks an update proof before it is submitted; in-process only.
+type SnapVerifyInput struct {
+	RegisteredProof UpdateProof `json:"registered_proof"`
+	Proof           Bytes       `json:"proof"`
+	CommROld        [32]byte    `json:"comm_r_old"`
+	CommRNew        [32]byte    `json:"comm_r_new"`
+	CommDNew        [32]byte    `json:"comm_d_new"`
 }

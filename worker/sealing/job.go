@@ -33,8 +33,10 @@ func plannerFor(plan string) (planner, error) {
 	switch plan {
 	case "", "sealer":
 		return sealer{}, nil
+	case "snapup":
+		return snapup{}, nil
 	default:
-		return nil, fmt.Errorf("unknown plan %q (want sealer)", plan)
+		return nil, fmt.Errorf("unknown plan %q (want sealer or snapup)", plan)
 	}
 }
 

@@ -75,6 +75,9 @@ type Phases struct {
 	C1Out           json.RawMessage       `json:"c1out"`
 	C2Out           *processor.C2Output   `json:"c2out"`
 	C2ReSubmit      bool                  `json:"c2_re_submit"`
+
+	SnapEncodeOut *processor.SnapEncodeOutput `json:"snap_encode_out"`
+	SnapProveOut  processor.Bytes             `json:"snap_prov_out"`
 }
 
 // SectorID is the allocated sector, or nil before allocation.

@@ -152,6 +152,9 @@ func (j *job) addPieces() (*Event, *Failure) {
 	if f != nil {
 		return nil, f
 	}
+	if err := os.MkdirAll(filepath.Dir(j.t.Loc.Unsealed(s.ID)), 0o755); err != nil {
+		return nil, crit("prepare staged file dir: %w", err)
+	}
 	size, f := j.sectorSize()
 	if f != nil {
 		return nil, f

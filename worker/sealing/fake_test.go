@@ -27,6 +27,10 @@ type fakeManager struct {
 	aborted   map[abi.SectorID]string
 	calls     map[string]int
 
+	commR      map[abi.SectorID][32]byte
+	snapOffer  *api.AllocatedSnapUpSector
+	snapProofs map[abi.SectorID]api.SnapUpOnChainInfo
+
 	// Overrides, called with the lock released.
 	waitSeed        func() (api.WaitSeedResp, error)
 	pollPreCommit   func() (api.PollPreCommitStateResp, error)
@@ -34,7 +38,8 @@ type fakeManager struct {
 }
 
 func newFakeManager(limit uint64) *fakeManager {
-	return &fakeManager{limit: limit, reports: map[abi.SectorID][]api.ReportStateReq{}, aborted: map[abi.SectorID]string{}, calls: map[string]int{}}
+	return &fakeManager{limit: limit, reports: map[abi.SectorID][]api.ReportStateReq{}, aborted: map[abi.SectorID]string{}, calls: map[string]int{},
+		commR: map[abi.SectorID][32]byte{}, snapProofs: map[abi.SectorID]api.SnapUpOnChainInfo{}}
 }
 
 func (f *fakeManager) count(method string) {
@@ -93,9 +98,30 @@ func (f *fakeManager) client() *api.ManagerClient {
 			f.count("AssignTicket")
 			return ticket, nil
 		},
-		SubmitPreCommit: func(context.Context, api.AllocatedSector, api.PreCommitOnChainInfo, bool) (api.SubmitPreCommitResp, error) {
+		SubmitPreCommit: func(_ context.Context, s api.AllocatedSector, info api.PreCommitOnChainInfo, _ bool) (api.SubmitPreCommitResp, error) {
 			f.count("SubmitPreCommit")
+			f.mu.Lock()
+			f.commR[s.ID] = info.CommR
+			f.mu.Unlock()
 			return accepted, nil
+		},
+		AllocateSanpUpSector: func(context.Context, api.AllocateSnapUpSpec) (*api.AllocatedSnapUpSector, error) {
+			f.count("AllocateSanpUpSector")
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			offer := f.snapOffer
+			f.snapOffer = nil
+			return offer, nil
+		},
+		SubmitSnapUpProof: func(_ context.Context, id abi.SectorID, info api.SnapUpOnChainInfo) (api.SubmitSnapUpProofResp, error) {
+			f.count("SubmitSnapUpProof")
+			f.mu.Lock()
+			f.snapProofs[id] = info
+			f.mu.Unlock()
+			return accepted, nil
+		},
+		StoreBasicInfo: func(_ context.Context, name string) (*api.StoreBasicInfo, error) {
+			return &api.StoreBasicInfo{Name: name, Path: name}, nil
 		},
 		PollPreCommitState: func(context.Context, abi.SectorID) (api.PollPreCommitStateResp, error) {
 			f.count("PollPreCommitState")

@@ -7,12 +7,14 @@ package builtin
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/treed"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
 
 // New returns the built-in processor of every stage.
@@ -24,6 +26,11 @@ func New() processor.Set {
 		C1:       guard(processor.StageC1, C1),
 		C2:       guard(processor.StageC2, C2),
 		Transfer: guard(processor.StageTransfer, Transfer),
+
+		SnapEncode:  guard(processor.StageSnapEncode, SnapEncode),
+		SnapVanilla: guard("snap_vanilla", SnapVanilla),
+		SnapProve:   guard(processor.StageSnapProve, SnapProve),
+		SnapVerify:  guard("snap_verify", SnapVerify),
 	}
 }
 
@@ -48,7 +55,7 @@ func TreeD(ctx context.Context, task processor.TreeDInput) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := requireDir(task.CacheDir, "cache_dir"); err != nil {
+	if err := store.RequireDir(task.CacheDir, "cache_dir"); err != nil {
 		return false, err
 	}
 	if _, err := treed.BuildContext(ctx, task.StagedFile, treeDPath(task.CacheDir), size); err != nil {
@@ -64,3 +71,5 @@ func sectorSize(p processor.SealProof) (abi.SectorSize, error) {
 	}
 	return size, nil
 }
+
+func treeDPath(cacheDir string) string { return filepath.Join(cacheDir, treed.FileName) }

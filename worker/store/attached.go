@@ -22,8 +22,8 @@ func OpenAttached(location, name string, readonly bool) (*Attached, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attached store %q: %w; run `venus-worker store file-init -l %s` first", location, err, location)
 	}
-	if err := requireDir(root); err != nil {
-		return nil, fmt.Errorf("attached store %q: %w", location, err)
+	if err := RequireDir(root, "attached store"); err != nil {
+		return nil, err
 	}
 	if name == "" {
 		name = root

@@ -4,12 +4,15 @@ import (
 	"fmt"
 
 	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/treed"
 )
 
-// TreeDFileName is rust-fil-proofs' name for the tree_d store in a cache dir.
-const TreeDFileName = "sc-02-data-tree-d.dat"
+// TreeDFileName is rust-fil-proofs' name for the tree_d store in a cache dir; treed, which
+// writes it, defines it.
+const TreeDFileName = treed.FileName
 
-// Persisted cache files besides tree-r-last.
+// Cache files rust-fil-proofs' PC2 leaves besides tree-r-last, persisted with the sector.
 const (
 	PAuxFileName = "p_aux"
 	TAuxFileName = "t_aux"
@@ -21,22 +24,24 @@ const (
 )
 
 // CachedFileNames lists the cache files persisted with a sector of the given size (spec §6.5):
-// tree-r-last is split into 8 files for 32GiB and 16 for 64GiB, one file for smaller sizes.
+// its tree-r-last files, p_aux and t_aux.
 func CachedFileNames(size abi.SectorSize) []string {
-	var names []string
-	switch size {
-	case size32GiB:
-		names = treeRLastParts(8)
-	case size64GiB:
-		names = treeRLastParts(16)
-	default:
-		names = []string{"sc-02-data-tree-r-last.dat"}
-	}
-	return append(names, PAuxFileName, TAuxFileName)
+	return append(TreeRLastNames(size), PAuxFileName, TAuxFileName)
 }
 
-func treeRLastParts(n int) []string {
-	names := make([]string, n)
+// TreeRLastNames are the tree-r-last files of a sector: rust-fil-proofs splits the tree into 8
+// files for 32GiB and 16 for 64GiB, and keeps one file for smaller sizes.
+func TreeRLastNames(size abi.SectorSize) []string {
+	var parts int
+	switch size {
+	case size32GiB:
+		parts = 8
+	case size64GiB:
+		parts = 16
+	default:
+		return []string{"sc-02-data-tree-r-last.dat"}
+	}
+	names := make([]string, parts)
 	for i := range names {
 		names[i] = fmt.Sprintf("sc-02-data-tree-r-last-%d.dat", i)
 	}

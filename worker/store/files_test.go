@@ -37,6 +37,9 @@ func TestCachedFileNames(t *testing.T) {
 	if got := CachedFileNames(32 << 30); !reflect.DeepEqual(got, want32) {
 		t.Errorf("32GiB names %v", got)
 	}
+	if got := TreeRLastNames(32 << 30); !reflect.DeepEqual(got, want32[:8]) {
+		t.Errorf("32GiB tree-r-last names %v", got)
+	}
 }
 
 func TestRequiredPersistSize(t *testing.T) {

@@ -198,15 +198,3 @@ func (l *Location) WipeData() error {
 	}
 	return nil
 }
-
-// requireDir checks path (already canonical) is a directory.
-func requireDir(path string) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("%q is not a dir", path)
-	}
-	return nil
-}

@@ -1,8 +1,7 @@
 package store
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,73 +10,90 @@ import (
 	"path/filepath"
 )
 
-// copyContents is the byte copy of one file; a variable so tests can make a copy fail part-way.
-var copyContents = io.Copy
+// copyChunk is how much a copy moves between two checks of its context.
+const copyChunk = 64 << 20
 
-// TransferFile puts src at dst, for a file or a whole directory (by src's kind): a symlink to
-// src when allowLink, else a copy. src must exist; both paths must be absolute. An existing dst
-// must be of the same kind as src and is replaced.
+// maxCopyDepth bounds a directory copy, which follows symlinks, against link cycles.
+const maxCopyDepth = 64
+
+// copyN moves one chunk of a file copy; a variable so tests can make a copy fail or be cancelled
+// part-way.
+var copyN = io.CopyN
+
+// TransferFile puts src at dst (spec §9.4), for a file or a whole directory (by src's kind): a
+// symlink to src when allowLink, else a copy. Both paths must be absolute and src must exist. An
+// existing dst must be of src's kind and is replaced; a symlink at dst is replaced, never what it
+// points to. A directory copy follows the symlinks inside src: a persisted copy must not point
+// back into the sealing location, which is wiped.
+//
+// When dst already is src itself, a link is already in place, but a copy is refused: it would
+// make no second copy, and the caller would take the sector for persisted.
 //
 // Nothing half-written may look persisted: the new content is built under a temporary name next
-// to dst, fsync'd, renamed over dst, and the parent directory is fsync'd. A failed transfer
-// leaves dst as it was.
-func TransferFile(src, dst string, allowLink bool) error {
-	if !filepath.IsAbs(src) {
-		return fmt.Errorf("transfer source %q must be an absolute path", src)
+// to dst, fsync'd, renamed over dst, and the parent directory is fsync'd. A failed or cancelled
+// transfer leaves dst as it was. A copy checks ctx between chunks of 64 MiB and returns ctx's
+// error once it is done.
+func TransferFile(ctx context.Context, src, dst string, allowLink bool) error {
+	srcInfo, err := statSource(src)
+	if err != nil {
+		return err
 	}
 	if !filepath.IsAbs(dst) {
-		return fmt.Errorf("transfer destination %q must be an absolute path", dst)
+		return fmt.Errorf("destination %q must be an absolute path", dst)
 	}
-	srcInfo, err := os.Stat(src)
+	isSrc, err := checkDestination(src, srcInfo, dst)
 	if err != nil {
-		return fmt.Errorf("transfer source %q: %w", src, err)
-	}
-
-	done, err := checkDestination(src, srcInfo, dst)
-	if err != nil || done {
 		return err
+	}
+	if isSrc {
+		if allowLink {
+			return nil
+		}
+		return fmt.Errorf("destination %q is the source %q itself: a copy needs a second place; fix the route", dst, src)
 	}
 
 	parent := filepath.Dir(dst)
 	if err := mkdirAllDurable(parent); err != nil {
 		return fmt.Errorf("create parent of %q: %w", dst, err)
 	}
-
-	var tmp string
-	switch {
-	case allowLink:
-		tmp, err = linkToTemp(src, dst)
-	case srcInfo.IsDir():
-		tmp, err = copyDirToTemp(src, srcInfo, dst)
-	default:
-		tmp, err = copyFileToTemp(src, srcInfo, dst)
+	tmp := tempName(dst)
+	err = buildAt(ctx, tmp, src, srcInfo, allowLink)
+	if err == nil {
+		err = replace(tmp, dst)
 	}
 	if err != nil {
-		return err
-	}
-
-	if err := replace(tmp, dst); err != nil {
 		_ = os.RemoveAll(tmp)
 		return err
 	}
 	return syncDir(parent)
 }
 
-// checkDestination enforces that an existing dst has src's kind. done is true when dst already
-// is src itself: replacing it would destroy the source.
-func checkDestination(src string, srcInfo fs.FileInfo, dst string) (done bool, err error) {
+func statSource(src string) (fs.FileInfo, error) {
+	if !filepath.IsAbs(src) {
+		return nil, fmt.Errorf("source %q must be an absolute path", src)
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", src, err)
+	}
+	return info, nil
+}
+
+// checkDestination enforces that an existing dst has src's kind. isSrc is true when dst is src
+// itself (the same file, or a name src's symlink resolves to).
+func checkDestination(src string, srcInfo fs.FileInfo, dst string) (isSrc bool, err error) {
 	if lInfo, err := os.Lstat(dst); err == nil && os.SameFile(srcInfo, lInfo) {
 		return true, nil
 	}
 	dstInfo, err := os.Stat(dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return false, nil // nothing there, or a dangling symlink, which is just replaced
 	}
 	if err != nil {
-		return false, fmt.Errorf("transfer destination %q: %w", dst, err)
+		return false, fmt.Errorf("destination %q: %w", dst, err)
 	}
 	if dstInfo.IsDir() != srcInfo.IsDir() {
-		return false, fmt.Errorf("transfer destination %q is a %s but source %q is a %s; remove the destination or fix the route",
+		return false, fmt.Errorf("destination %q is a %s but source %q is a %s; remove the destination or fix the route",
 			dst, kindName(dstInfo), src, kindName(srcInfo))
 	}
 	return false, nil
@@ -88,6 +104,21 @@ func kindName(info fs.FileInfo) string {
 		return "directory"
 	}
 	return "file"
+}
+
+// buildAt makes the new dst content at the free name tmp: a symlink to src, or a copy of it.
+func buildAt(ctx context.Context, tmp, src string, srcInfo fs.FileInfo, allowLink bool) error {
+	switch {
+	case allowLink:
+		if err := os.Symlink(src, tmp); err != nil {
+			return fmt.Errorf("link to %q: %w", src, err)
+		}
+		return nil
+	case srcInfo.IsDir():
+		return copyDir(ctx, src, tmp, srcInfo, 0)
+	default:
+		return copyFile(ctx, src, tmp, srcInfo)
+	}
 }
 
 // replace renames tmp over dst. rename(2) replaces a file or symlink atomically but cannot
@@ -108,55 +139,16 @@ func replace(tmp, dst string) error {
 	return nil
 }
 
-// tempPattern is the os.CreateTemp pattern of dst's temporary name: <dst>.tmp-<random>.
-func tempPattern(dst string) string {
-	return filepath.Base(dst) + ".tmp-*"
-}
-
-func linkToTemp(src, dst string) (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+// copyDir copies the directory src to the new directory dst, following symlinks.
+func copyDir(ctx context.Context, src, dst string, srcInfo fs.FileInfo, depth int) error {
+	if depth > maxCopyDepth {
+		return fmt.Errorf("%q is nested more than %d directories deep (a symlink cycle?)", src, maxCopyDepth)
 	}
-	tmp := dst + ".tmp-" + hex.EncodeToString(b[:])
-	if err := os.Symlink(src, tmp); err != nil {
-		return "", fmt.Errorf("link %q to %q: %w", dst, src, err)
+	// Owner-writable while it fills; src's permissions are applied once it is complete, so a
+	// read-only source directory can still be copied.
+	if err := os.Mkdir(dst, 0o700); err != nil {
+		return err
 	}
-	return tmp, nil
-}
-
-func copyFileToTemp(src string, srcInfo fs.FileInfo, dst string) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(dst), tempPattern(dst))
-	if err != nil {
-		return "", fmt.Errorf("copy %q to %q: %w", src, dst, err)
-	}
-	tmp := f.Name()
-	if err := fillFile(f, src, srcInfo); err != nil {
-		_ = os.Remove(tmp)
-		return "", fmt.Errorf("copy %q to %q: %w", src, dst, err)
-	}
-	return tmp, nil
-}
-
-func copyDirToTemp(src string, srcInfo fs.FileInfo, dst string) (string, error) {
-	tmp, err := os.MkdirTemp(filepath.Dir(dst), tempPattern(dst))
-	if err != nil {
-		return "", fmt.Errorf("copy %q to %q: %w", src, dst, err)
-	}
-	err = copyTree(src, tmp)
-	if err == nil {
-		err = os.Chmod(tmp, srcInfo.Mode().Perm())
-	}
-	if err != nil {
-		_ = os.RemoveAll(tmp)
-		return "", fmt.Errorf("copy %q to %q: %w", src, dst, err)
-	}
-	return tmp, nil
-}
-
-// copyTree copies the contents of directory src into the existing directory dst. Symlinks are
-// followed: a persisted copy must not point back into the sealing location, which is wiped.
-func copyTree(src, dst string) error {
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return err
@@ -167,89 +159,54 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case info.IsDir():
-			if err := os.Mkdir(to, info.Mode().Perm()); err != nil {
-				return err
-			}
-			if err := copyTree(from, to); err != nil {
-				return err
-			}
-		case info.Mode().IsRegular():
-			if err := copyFile(from, info, to); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%q is neither a file nor a directory", from)
+		if info.IsDir() {
+			err = copyDir(ctx, from, to, info, depth+1)
+		} else {
+			err = copyFile(ctx, from, to, info)
 		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(dst, srcInfo.Mode().Perm()); err != nil {
+		return err
 	}
 	return syncDir(dst)
 }
 
-func copyFile(src string, srcInfo fs.FileInfo, dst string) error {
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
+// copyFile copies the regular file src to the new file dst, with src's permissions.
+func copyFile(ctx context.Context, src, dst string, srcInfo fs.FileInfo) error {
+	// Anything else (a FIFO, a device) could block a read forever or never end.
+	if !srcInfo.Mode().IsRegular() {
+		return fmt.Errorf("%q is neither a regular file nor a directory", src)
 	}
-	return fillFile(f, src, srcInfo)
-}
-
-// fillFile writes src's bytes and permissions into f, fsyncs and closes it.
-func fillFile(f *os.File, src string, srcInfo fs.FileInfo) error {
-	err := writeFrom(f, src)
-	if err == nil {
-		err = f.Chmod(srcInfo.Mode().Perm())
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func writeFrom(f *os.File, src string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	if _, err := copyContents(f, in); err != nil {
-		return fmt.Errorf("read %q: %w", src, err)
+	err = writeNew(dst, srcInfo.Mode().Perm(), func(out *os.File) error {
+		return copyContent(ctx, out, in)
+	})
+	if err != nil {
+		return fmt.Errorf("copy %q: %w", src, err)
 	}
 	return nil
 }
 
-// mkdirAllDurable creates dir and its missing parents, fsyncing each new entry's parent so the
-// directories survive a crash along with the files renamed into them.
-func mkdirAllDurable(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir {
-		if err := mkdirAllDurable(parent); err != nil {
+// copyContent copies in chunks so a cancelled copy stops between them; io.CopyN of a file into
+// a file still lets the kernel copy each chunk (copy_file_range).
+func copyContent(ctx context.Context, out, in *os.File) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, err := copyN(out, in, copyChunk)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return syncDir(parent)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync dir %q: %w", dir, err)
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/api/mockproof"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/treed"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
 
 // PC1 is the mock PC1. Like the real one it needs the staged file and the tree_d in cache_path,
@@ -26,10 +27,10 @@ func PC1(ctx context.Context, task processor.PC1Input) (processor.PC1Output, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireFile(task.InPath, "in_path"); err != nil {
+	if _, err := store.RequireFile(task.InPath, "in_path"); err != nil {
 		return nil, err
 	}
-	if err := requireDir(task.CachePath, "cache_path"); err != nil {
+	if err := store.RequireDir(task.CachePath, "cache_path"); err != nil {
 		return nil, err
 	}
 	commD, err := treed.ReadRoot(treeDPath(task.CachePath), size)
@@ -99,7 +100,7 @@ func PC2(ctx context.Context, task processor.PC2Input) (processor.PC2Output, err
 	if err != nil {
 		return none, fmt.Errorf("pc1out: %w", err)
 	}
-	if err := requireDir(task.CacheDir, "cache_dir"); err != nil {
+	if err := store.RequireDir(task.CacheDir, "cache_dir"); err != nil {
 		return none, err
 	}
 	if task.SealedFile == "" {
@@ -179,18 +180,18 @@ func pAux(commR [32]byte) []byte {
 }
 
 func writeCacheFiles(cacheDir string, size abi.SectorSize, commR, commD [32]byte) error {
-	names := treeRLastNames(size)
+	names := store.TreeRLastNames(size)
 	_, commRLast := mockAux(commR)
 	for _, name := range names {
 		content := commRLast
 		if len(names) > 1 {
 			content = fieldHash(name, commR)
 		}
-		if err := writeFileAtomic(filepath.Join(cacheDir, name), content[:]); err != nil {
+		if err := store.WriteFileAtomic(filepath.Join(cacheDir, name), content[:], 0o644); err != nil {
 			return err
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(cacheDir, pAuxName), pAux(commR)); err != nil {
+	if err := store.WriteFileAtomic(filepath.Join(cacheDir, store.PAuxFileName), pAux(commR), 0o644); err != nil {
 		return err
 	}
 	tAux, err := json.Marshal(mockTAux{
@@ -199,11 +200,7 @@ func writeCacheFiles(cacheDir string, size abi.SectorSize, commR, commD [32]byte
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(cacheDir, tAuxName), tAux); err != nil {
-		return err
-	}
-	syncDir(cacheDir)
-	return nil
+	return store.WriteFileAtomic(filepath.Join(cacheDir, store.TAuxFileName), tAux, 0o644)
 }
 
 // C1 is the mock C1: it checks that the sector's files are where C1 reads them and agree with
@@ -244,18 +241,18 @@ func C1(ctx context.Context, task processor.C1Input) (processor.C1Output, error)
 // checkSealedFiles checks the files a real C1 reads: the replica, tree_d, tree-r-last, p_aux
 // and t_aux, and that tree_d and p_aux agree with pc2out.
 func checkSealedFiles(cacheDir, replica string, size abi.SectorSize, pc2 processor.PC2Output) error {
-	if err := requireDir(cacheDir, "cache_path"); err != nil {
+	if err := store.RequireDir(cacheDir, "cache_path"); err != nil {
 		return err
 	}
-	st, err := requireFile(replica, "replica_path")
+	st, err := store.RequireFile(replica, "replica_path")
 	if err != nil {
 		return err
 	}
 	if st.Size() != int64(size) {
 		return fmt.Errorf("replica_path %s is %d bytes, the sector %d: run PC2 again", replica, st.Size(), size)
 	}
-	for _, name := range append(treeRLastNames(size), tAuxName) {
-		if _, err := requireFile(filepath.Join(cacheDir, name), "cache_path file"); err != nil {
+	for _, name := range store.CachedFileNames(size) {
+		if _, err := store.RequireFile(filepath.Join(cacheDir, name), "cache_path file"); err != nil {
 			return fmt.Errorf("%w: run PC2 again", err)
 		}
 	}
@@ -266,7 +263,7 @@ func checkSealedFiles(cacheDir, replica string, size abi.SectorSize, pc2 process
 	if commD != pc2.CommD {
 		return fmt.Errorf("tree_d root %x in cache_path is not pc2out comm_d %x", commD, pc2.CommD)
 	}
-	aux, err := os.ReadFile(filepath.Join(cacheDir, pAuxName))
+	aux, err := os.ReadFile(filepath.Join(cacheDir, store.PAuxFileName))
 	if err != nil {
 		return fmt.Errorf("cache_path p_aux: %w: run PC2 again", err)
 	}

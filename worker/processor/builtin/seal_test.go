@@ -317,19 +317,6 @@ func TestC2RejectsMalformedC1Out(t *testing.T) {
 	}
 }
 
-func TestTreeRLastNames(t *testing.T) {
-	if got := treeRLastNames(512 << 20); len(got) != 1 || got[0] != "sc-02-data-tree-r-last.dat" {
-		t.Fatalf("512MiB: %v", got)
-	}
-	got := treeRLastNames(32 << 30)
-	if len(got) != 8 || got[0] != "sc-02-data-tree-r-last-0.dat" || got[7] != "sc-02-data-tree-r-last-7.dat" {
-		t.Fatalf("32GiB: %v", got)
-	}
-	if got := treeRLastNames(64 << 30); len(got) != 16 || got[15] != "sc-02-data-tree-r-last-15.dat" {
-		t.Fatalf("64GiB: %v", got)
-	}
-}
-
 func TestMinerFromProverID(t *testing.T) {
 	for _, id := range []abi.ActorID{0, 1000, 10000, 1 << 40, 1<<63 - 1} {
 		pid, err := abi.MakeProverID(id)

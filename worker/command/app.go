@@ -22,6 +22,7 @@ func App() *cli.App {
 			daemonCmd,
 			workerCmd,
 			storeCmd,
+			ProcessorCmd,
 		},
 		HideHelpCommand: true,
 	}

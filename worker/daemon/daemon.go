@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -20,7 +21,8 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/builtin"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/sealing"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
@@ -36,11 +38,13 @@ type Daemon struct {
 	cfg      *config.Config
 	rpc      *api.ManagerClient
 	closeRPC jsonrpc.ClientCloser
-	pool     *sealing.Pool
-	locs     []*store.Location
-	listener net.Listener
-	info     api.WorkerInfo
-	log      *zap.SugaredLogger
+	// closeProcs stops the external processors' children.
+	closeProcs io.Closer
+	pool       *sealing.Pool
+	locs       []*store.Location
+	listener   net.Listener
+	info       api.WorkerInfo
+	log        *zap.SugaredLogger
 }
 
 // New runs the start-up sequence of spec/worker.md §3.1; any error aborts start-up and names
@@ -74,14 +78,17 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if len(cfg.Processors.Ext) > 0 {
-		return fmt.Errorf("processors: external processors ([[processors.<stage>]]) are not supported by this build yet; remove those tables to use the built-in processors")
+	procs, closeProcs, err := setup.Build(ctx, cfg.Processors, limit.NewLocks(cfg.Processors.ExtLocks))
+	if err != nil {
+		return err
 	}
+	d.closeProcs = closeProcs
 	if d.listener, err = net.Listen("tcp", cfg.AdminListenAddr()); err != nil {
 		return fmt.Errorf("admin api: listen on %s (worker.rpc_server.host/port): %w", cfg.AdminListenAddr(), err)
 	}
 	d.info = workerInfo(cfg.Worker.Name, localIP, d.listener.Addr())
-	env := &sealing.Env{RPC: d.rpc, Procs: builtin.New(), Attached: attached, Instance: d.info.Name, StaticTreeD: static}
+	env := &sealing.Env{RPC: d.rpc, Procs: procs, Limits: limit.NewStagePool(cfg.Processors.Limitation),
+		Attached: attached, Instance: d.info.Name, StaticTreeD: static}
 	return d.openThreads(env)
 }
 
@@ -232,6 +239,10 @@ func (d *Daemon) pingLoop(ctx context.Context) {
 func (d *Daemon) close() {
 	if d.listener != nil {
 		d.listener.Close()
+	}
+	if d.closeProcs != nil {
+		d.closeProcs.Close()
+		d.closeProcs = nil
 	}
 	for _, l := range d.locs {
 		l.Close()

@@ -25,3 +25,9 @@ demo: build
 
 clean:
 	rm -rf dist mock-tmp
+
+.PHONY: ffi
+# Both binaries with real proofs (filecoin-ffi v1.34.0): needs the Rust toolchain and access to the
+# crate registry, which only real sealing hosts have; see extern/README.md.
+ffi:
+	GO="$(GO)" BIN="$(BIN)" LDFLAGS="$(LDFLAGS)" bash scripts/ffi.sh

@@ -15,7 +15,7 @@ import (
 // stageConsumer is the protocol loop of a stage a worker may move into a child process, served
 // by the built-in implementation. There is no c1 consumer: C1 always runs in the worker.
 func stageConsumer(stage string) (serve func(in io.Reader, out io.Writer) error, ok bool) {
-	set := builtin.New()
+	set := setup.InProcess()
 	switch stage {
 	case processor.StageTreeD:
 		return serveWith(stage, set.TreeD), true

@@ -14,7 +14,6 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/builtin"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/ext"
 )
 
@@ -32,7 +31,7 @@ func Build(ctx context.Context, cfg config.Processors, locks *limit.Pool) (proce
 	if err := checkStages(cfg.Ext); err != nil {
 		return processor.Set{}, nil, err
 	}
-	set := builtin.New()
+	set := InProcess()
 	b := &builder{ctx: ctx, cfg: cfg, locks: locks}
 	err := errors.Join(
 		external(b, processor.StageTreeD, &set.TreeD),

@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/builtin"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/ext"
 )
 

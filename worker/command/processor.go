@@ -8,8 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/ext"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 )
 
 // stageConsumer is the protocol loop of a stage a worker may move into a child process, served

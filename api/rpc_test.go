@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -126,6 +127,53 @@ func (f *fakeManager) WorkerGetPingInfo(context.Context, string) (*api.WorkerPin
 
 func (f *fakeManager) WorkerPingInfoList(context.Context) ([]api.WorkerPingInfo, error) {
 	return []api.WorkerPingInfo{{Info: api.WorkerInfo{Name: "w1", Dest: "127.0.0.1:17890"}, LastPing: 1700000000}}, nil
+}
+
+func (f *fakeManager) ListSectors(_ context.Context, ws api.SectorWorkerState, job api.SectorWorkerJob) ([]*api.SectorState, error) {
+	if err := ws.Check(); err != nil {
+		return nil, err
+	}
+	return []*api.SectorState{{ID: abi.SectorID{Miner: 10000, Number: abi.SectorNumber(job) + 1}, Finalized: ws == api.WorkerOffline}}, nil
+}
+
+func (f *fakeManager) FindSector(_ context.Context, _ api.SectorWorkerState, sid abi.SectorID) (*api.SectorState, error) {
+	return &api.SectorState{ID: sid}, lookup(sid)
+}
+
+// RestoreSector shows what go-jsonrpc v0.8.0 does with a wrapped coded error: it reads the code
+// of the outermost error only, so the wrapped 11001 is sent as code 1.
+func (f *fakeManager) RestoreSector(_ context.Context, sid abi.SectorID, forced bool) error {
+	if err := lookup(sid); err != nil && forced {
+		return fmt.Errorf("restore %s: %w", api.FormatSectorID(sid), err)
+	}
+	return lookup(sid)
+}
+
+func (f *fakeManager) SectorHistory(context.Context, abi.SectorID) ([]api.SectorHistoryEntry, error) {
+	return nil, nil
+}
+
+func (f *fakeManager) WorkerPingInfoRemove(_ context.Context, name string) error {
+	if name != "w1" {
+		return fmt.Errorf("worker info not found: %q", name)
+	}
+	return nil
+}
+
+func (f *fakeManager) WorkerResolveDest(_ context.Context, worker string) (string, error) {
+	return worker + ":17890", nil
+}
+
+func (f *fakeManager) WorkerAdminList(context.Context, string) ([]api.WorkerThreadInfo, error) {
+	return nil, nil
+}
+
+func (f *fakeManager) WorkerAdminPause(_ context.Context, _ string, index uint64) (bool, error) {
+	return index == 0, nil
+}
+
+func (f *fakeManager) WorkerAdminResume(_ context.Context, _ string, _ uint64, setTo *string) (bool, error) {
+	return setTo != nil, nil
 }
 
 // bodyRecorder keeps the request bodies a server received, to check what a Go client puts on the wire.
@@ -512,4 +560,66 @@ func TestRPCWorkerAdminClient(t *testing.T) {
 	r := post(t, srv.URL+"/", `{"jsonrpc":"2.0","method":"VenusWorker.WorkerList","params":[],"id":1}`)
 	r.expectResult(t, `[{"location":"/abs/store1","sector_id":null,"index":0,"paused":false,"paused_elapsed":null,"state":"Empty","last_error":null},`+
 		`{"location":"/abs/store2","sector_id":{"Miner":10000,"Number":3},"index":1,"paused":true,"paused_elapsed":42,"state":"PC1Done","last_error":"permanent: pc2 failed"}]`)
+}
+
+// go-jsonrpc v0.8.0 takes the code from the outermost error only: a handler must return the
+// 11001 error itself, never wrapped, or the worker sees code 1 and retries instead of aborting.
+func TestRPCSectorStateNotFoundMustBeUnwrapped(t *testing.T) {
+	srv, _ := startManager(t, &fakeManager{})
+	url := srv.URL + api.ManagerRPCPath
+
+	r := post(t, url, `{"jsonrpc":"2.0","method":"Venus.RestoreSector","params":[{"Miner":10000,"Number":404},false],"id":1}`)
+	if got := compactJSON(t, string(r.fields["error"])); got != `{"code":11001,"message":"error code 11001: sector state not found"}` {
+		t.Errorf("unwrapped: error member = %s", got)
+	}
+	r = post(t, url, `{"jsonrpc":"2.0","method":"Venus.RestoreSector","params":[{"Miner":10000,"Number":404},true],"id":2}`)
+	if got := compactJSON(t, string(r.fields["error"])); got != `{"code":1,"message":"restore s-t010000-404: error code 11001: sector state not found"}` {
+		t.Errorf("wrapped: error member = %s (if go-jsonrpc now unwraps, the rule can be relaxed)", got)
+	}
+}
+
+func TestRPCGoClientCliCalls(t *testing.T) {
+	srv, rec := startManager(t, &fakeManager{})
+	c := newManagerClient(t, srv)
+	ctx := context.Background()
+
+	states, err := c.ListSectors(ctx, api.WorkerOffline, api.SectorWorkerJobSnapUp)
+	if err != nil || len(states) != 1 || states[0].ID.Number != 3 || !states[0].Finalized {
+		t.Errorf("ListSectors = %+v, %v", states, err)
+	}
+	if method, params := rec.lastParams(t); method != "Venus.ListSectors" || params != `["offline",2]` {
+		t.Errorf("ListSectors sent %s %s", method, params)
+	}
+	_, err = c.ListSectors(ctx, "nowhere", api.SectorWorkerJobAll)
+	if code, _ := api.ErrorCode(err); code != api.ErrCodeInvalidParams || !strings.Contains(err.Error(), `invalid sector store "nowhere"`) {
+		t.Errorf("ListSectors(nowhere) = %v", err)
+	}
+
+	if _, err := c.FindSector(ctx, api.WorkerOnline, abi.SectorID{Miner: 10000, Number: 2}); err != nil {
+		t.Errorf("FindSector: %v", err)
+	}
+	if _, params := rec.lastParams(t); params != `["online",{"Miner":10000,"Number":2}]` {
+		t.Errorf("FindSector params %s", params)
+	}
+	if err := c.RestoreSector(ctx, abi.SectorID{Miner: 10000, Number: 2}, true); err != nil {
+		t.Errorf("RestoreSector: %v", err)
+	}
+	if _, params := rec.lastParams(t); params != `[{"Miner":10000,"Number":2},true]` {
+		t.Errorf("RestoreSector params %s", params)
+	}
+	if err := c.WorkerPingInfoRemove(ctx, "w2"); err == nil || err.Error() != `worker info not found: "w2"` {
+		t.Errorf("WorkerPingInfoRemove(w2) = %v", err)
+	}
+	if ok, err := c.WorkerAdminResume(ctx, "w1", 1, ptr("PC1Done")); !ok || err != nil {
+		t.Errorf("WorkerAdminResume = %v, %v", ok, err)
+	}
+	if method, params := rec.lastParams(t); method != "Venus.WorkerAdminResume" || params != `["w1",1,"PC1Done"]` {
+		t.Errorf("WorkerAdminResume sent %s %s", method, params)
+	}
+	if _, err := c.WorkerAdminResume(ctx, "w1", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, params := rec.lastParams(t); params != `["w1",1,null]` {
+		t.Errorf("WorkerAdminResume(nil) params %s", params)
+	}
 }

@@ -39,6 +39,7 @@ func App() *cli.App {
 		Before: checkNetwork,
 		Commands: []*cli.Command{
 			mockCommand(),
+			utilCommand(),
 		},
 		// Errors are printed once, by run; without this cli would print some and call os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},

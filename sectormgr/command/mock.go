@@ -3,6 +3,9 @@ package command
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/urfave/cli/v2"
@@ -10,6 +13,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
 // onListening is told the bound address once the server listens; tests use it to find the port.
@@ -18,11 +22,13 @@ var onListening = func(net.Addr) {}
 func mockCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "mock",
-		Usage: "run a manager with a mocked chain and in-memory state (for tests and laptops)",
+		Usage: "run a manager with a mocked chain (for tests and laptops); state in memory, or under --home",
 		Flags: []cli.Flag{
 			&cli.Uint64Flag{Name: "miner", Required: true, Usage: "actor id of the mocked miner, e.g. 10000"},
 			&cli.StringFlag{Name: "sector-size", Required: true, Usage: "sector size: 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"},
 			&cli.StringFlag{Name: "listen", Value: server.DefaultListen, Usage: "address of the rpc server"},
+			&cli.StringFlag{Name: flagHome, Usage: "keep sector states, numbers and the worker registry in <home>/meta, " +
+				"so a restart loses nothing (default: in memory; the root --home counts only when given)"},
 		},
 		Action: runMock,
 	}
@@ -39,7 +45,24 @@ func runMock(c *cli.Context) error {
 		return fmt.Errorf("invalid --sector-size %q: %w", sizeFlag, err)
 	}
 
-	impl, err := mock.New(abi.ActorID(miner), size)
+	home, err := mockHome(c)
+	if err != nil {
+		return err
+	}
+	var opts []mock.Option
+	if home != "" {
+		db, err := statedb.OpenHome(home)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		opts = append(opts, mock.WithDB(db))
+		log.Infow("mock state is kept in the home", "home", home)
+	} else {
+		log.Infow("mock state is kept in memory and lost at exit (pass --home <dir> to keep it)")
+	}
+
+	impl, err := mock.New(abi.ActorID(miner), size, opts...)
 	if err != nil {
 		return err
 	}
@@ -54,4 +77,32 @@ func runMock(c *cli.Context) error {
 	err = server.Serve(c.Context, ln, server.New(impl))
 	log.Info("stop application")
 	return err
+}
+
+// mockHome is where the mock keeps its state, "" for memory: mock --home, else the root --home
+// only when it was given (its default ~/.venus-sector-manager belongs to the daemon; the mock
+// stays a laptop tool that leaves nothing behind unless asked).
+func mockHome(c *cli.Context) (string, error) {
+	home := c.String(flagHome)
+	for _, parent := range c.Lineage()[1:] {
+		if home == "" && parent.IsSet(flagHome) {
+			home = parent.String(flagHome)
+		}
+	}
+	if home == "" {
+		return "", nil
+	}
+	return expandHome(home)
+}
+
+// expandHome replaces a leading ~ with the user's home directory.
+func expandHome(path string) (string, error) {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path, nil
+	}
+	dir, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("expand %q: %w", path, err)
+	}
+	return filepath.Join(dir, strings.TrimPrefix(path, "~")), nil
 }

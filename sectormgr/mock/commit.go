@@ -80,12 +80,11 @@ func preCommitInfo(info api.PreCommitOnChainInfo) (*api.PreCommitInfo, error) {
 // PollPreCommitState: an accepted pre-commit has landed; anything else was never sent.
 func (m *Mock) PollPreCommitState(ctx context.Context, sid abi.SectorID) (api.PollPreCommitStateResp, error) {
 	log.Debugw("PollPreCommitState", "sector", api.FormatSectorID(sid))
-	var resp api.PollPreCommitStateResp
-	err := m.withOnline(sid, func(st *api.SectorState) error {
-		resp.State = landedIf(st.Pre != nil)
-		return nil
-	})
-	return resp, err
+	st, err := m.sectors.Online(sid)
+	if err != nil {
+		return api.PollPreCommitStateResp{}, err
+	}
+	return api.PollPreCommitStateResp{State: landedIf(st.Pre != nil)}, nil
 }
 
 // SubmitProof verifies the proof against the mock seal proof of the stored pre-commit and the
@@ -153,12 +152,11 @@ func commitments(pre *api.PreCommitInfo) (commR, commD [32]byte, err error) {
 // PollProofState: an accepted proof has landed; anything else was never sent.
 func (m *Mock) PollProofState(ctx context.Context, sid abi.SectorID) (api.PollProofStateResp, error) {
 	log.Debugw("PollProofState", "sector", api.FormatSectorID(sid))
-	var resp api.PollProofStateResp
-	err := m.withOnline(sid, func(st *api.SectorState) error {
-		resp.State = landedIf(st.Proof != nil)
-		return nil
-	})
-	return resp, err
+	st, err := m.sectors.Online(sid)
+	if err != nil {
+		return api.PollProofStateResp{}, err
+	}
+	return api.PollProofStateResp{State: landedIf(st.Proof != nil)}, nil
 }
 
 func landedIf(submitted bool) api.OnChainState {

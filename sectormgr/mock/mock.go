@@ -1,15 +1,14 @@
 // Package mock is the manager behind `venus-sector-manager mock`: a mocked chain that allocates
 // sectors, hands out per-sector tickets and seeds, and verifies the worker's mock proofs
-// (api/mockproof), all in memory. Unlike the original mock it keeps sector states and the worker
-// registry, so the operator's util commands work against it.
+// (api/mockproof). Unlike the original mock it keeps sector states and the worker registry, so
+// the operator's util commands work against it; they live in a statedb, in memory by default or
+// durable under a home (`mock --home`).
 package mock
 
 import (
 	"crypto/rand"
 	"fmt"
-	"sort"
-	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
 	commcid "github.com/filecoin-project/go-fil-commcid"
@@ -17,32 +16,59 @@ import (
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/registry"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sectors"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/stateapi"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
 var log = logging.Logger("mock")
 
 var _ api.ManagerAPI = (*Mock)(nil)
 
-// Mock is an in-memory manager for one miner and one sector size. It is safe for concurrent use.
+// Mock is a manager for one miner and one sector size. It is safe for concurrent use. The
+// state-keeping methods (reports, pings, listings, worker proxy) come from the embedded
+// stateapi.API; the chain-facing ones are the mock's own.
 type Mock struct {
+	*stateapi.API
+
 	miner      abi.ActorID
 	sectorSize abi.SectorSize
 	proofType  abi.RegisteredSealProof
 	// zeroCommD is the CommD every CC sector of this size must pre-commit.
 	zeroCommD [32]byte
 
-	lastNumber atomic.Uint64
+	sectors *sectors.Store
+}
 
-	mu      sync.Mutex
-	online  map[abi.SectorID]*api.SectorState
-	offline map[abi.SectorID]*api.SectorState
+type config struct {
+	db  statedb.DB
+	now func() time.Time
+}
 
-	workersMu sync.Mutex
-	workers   map[string]api.WorkerPingInfo
+// Option changes how New builds the mock.
+type Option func(*config)
+
+// WithDB keeps the mock's state in db (e.g. statedb.OpenHome) instead of in memory. The caller
+// closes db after the mock is no longer served.
+func WithDB(db statedb.DB) Option {
+	return func(c *config) { c.db = db }
+}
+
+// WithClock replaces time.Now for ping stamps and history entries (tests).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
 }
 
 // New creates a mock manager that allocates sectors of sectorSize for miner.
-func New(miner abi.ActorID, sectorSize abi.SectorSize) (*Mock, error) {
+func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, error) {
+	cfg := config{now: time.Now}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.db == nil {
+		cfg.db = statedb.InMemory()
+	}
 	proofType, err := api.SealProofForSize(sectorSize)
 	if err != nil {
 		return nil, err
@@ -51,14 +77,14 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize) (*Mock, error) {
 	if err != nil {
 		return nil, err
 	}
+	store := sectors.New(cfg.db, sectors.WithClock(cfg.now))
 	return &Mock{
+		API:        stateapi.New(store, registry.New(cfg.db, registry.WithClock(cfg.now))),
 		miner:      miner,
 		sectorSize: sectorSize,
 		proofType:  proofType,
 		zeroCommD:  zeroCommD,
-		online:     map[abi.SectorID]*api.SectorState{},
-		offline:    map[abi.SectorID]*api.SectorState{},
-		workers:    map[string]api.WorkerPingInfo{},
+		sectors:    store,
 	}, nil
 }
 
@@ -80,67 +106,38 @@ func (m *Mock) Miner() abi.ActorID { return m.miner }
 // ProofType is the seal proof of every sector the mock allocates.
 func (m *Mock) ProofType() abi.RegisteredSealProof { return m.proofType }
 
-// Sector returns a copy of a sector's state and which store holds it.
+// Sector returns a sector's state and which store holds it.
 func (m *Mock) Sector(sid abi.SectorID) (state api.SectorState, online bool, found bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if st, ok := m.online[sid]; ok {
-		return cloneState(st), true, true
-	}
-	if st, ok := m.offline[sid]; ok {
-		return cloneState(st), false, true
+	for _, ws := range []api.SectorWorkerState{api.WorkerOnline, api.WorkerOffline} {
+		if st, err := m.sectors.Find(ws, sid); err == nil {
+			return *st, ws == api.WorkerOnline, true
+		}
 	}
 	return api.SectorState{}, false, false
 }
 
-// Sectors returns copies of the online (or offline) sector states in the key order of the
-// original's store: lexicographic on m-<miner>-n-<number>, so n-10 comes before n-2.
+// Sectors returns the online (or offline) sector states in the key order of the original's
+// store: lexicographic on m-<miner>-n-<number>, so n-10 comes before n-2.
 func (m *Mock) Sectors(offline bool) []api.SectorState {
-	m.mu.Lock()
-	store := m.online
+	ws := api.WorkerOnline
 	if offline {
-		store = m.offline
+		ws = api.WorkerOffline
 	}
-	out := make([]api.SectorState, 0, len(store))
-	for _, st := range store {
-		out = append(out, cloneState(st))
+	list, err := m.sectors.List(ws, api.SectorWorkerJobAll)
+	if err != nil {
+		log.Errorw("list sectors", "store", ws, "err", err)
 	}
-	m.mu.Unlock()
-
-	sort.Slice(out, func(i, j int) bool { return stateKey(out[i].ID) < stateKey(out[j].ID) })
+	out := make([]api.SectorState, 0, len(list))
+	for _, st := range list {
+		out = append(out, *st)
+	}
 	return out
 }
 
-func stateKey(sid abi.SectorID) string {
-	return fmt.Sprintf("m-%d-n-%d", sid.Miner, sid.Number)
-}
-
-// withOnline runs fn on the online record of sid under the state lock; a sector that is not
-// online gives 11001, which tells a worker to abort it.
+// withOnline runs fn on the online record of sid and saves what fn changed, in one transaction;
+// a sector that is not online gives 11001, which tells a worker to abort it.
 func (m *Mock) withOnline(sid abi.SectorID, fn func(st *api.SectorState) error) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st, ok := m.online[sid]
-	if !ok {
-		return api.ErrSectorStateNotFound()
-	}
-	return fn(st)
-}
-
-// moveOffline ends the online life of a sector: the record is marked finalized, changed by
-// update, and kept in the offline store.
-func (m *Mock) moveOffline(sid abi.SectorID, update func(st *api.SectorState)) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st, ok := m.online[sid]
-	if !ok {
-		return api.ErrSectorStateNotFound()
-	}
-	delete(m.online, sid)
-	st.Finalized = true
-	update(st)
-	m.offline[sid] = st
-	return nil
+	return m.sectors.Update(sid, fn)
 }
 
 func randomness() abi.Randomness {
@@ -148,38 +145,6 @@ func randomness() abi.Randomness {
 	// crypto/rand.Read never fails on supported platforms (it aborts the process instead).
 	_, _ = rand.Read(b)
 	return b
-}
-
-// cloneState copies a record deeply enough that callers cannot change the mock's own copy.
-func cloneState(st *api.SectorState) api.SectorState {
-	out := *st
-	if st.Ticket != nil {
-		t := api.Ticket{Ticket: cloneBytes(st.Ticket.Ticket), Epoch: st.Ticket.Epoch}
-		out.Ticket = &t
-	}
-	if st.Seed != nil {
-		s := api.Seed{Seed: cloneBytes(st.Seed.Seed), Epoch: st.Seed.Epoch}
-		out.Seed = &s
-	}
-	if st.Pre != nil {
-		pre := *st.Pre
-		pre.Ticket.Ticket = cloneBytes(pre.Ticket.Ticket)
-		pre.Deals = append([]abi.DealID(nil), pre.Deals...)
-		out.Pre = &pre
-	}
-	if st.Proof != nil {
-		out.Proof = &api.ProofInfo{Proof: cloneBytes(st.Proof.Proof)}
-	}
-	if st.LatestState != nil {
-		rep := *st.LatestState
-		if rep.Failure != nil {
-			f := *rep.Failure
-			rep.Failure = &f
-		}
-		out.LatestState = &rep
-	}
-	out.Pieces = append(api.Deals(nil), st.Pieces...)
-	return out
 }
 
 func cloneBytes(b []byte) []byte {

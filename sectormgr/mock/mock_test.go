@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/api/mockproof"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
 const (
@@ -528,5 +529,78 @@ func TestWorkerPingRegistry(t *testing.T) {
 	}
 	if strings.Join(names, " ") != "w1 w10 w2" {
 		t.Fatalf("list order = %v, want w1 w10 w2", names)
+	}
+}
+
+// TestStateSurvivesReopenOfItsHome: with a home, everything a worker relies on after a manager
+// restart is still there: numbers, tickets, seeds, landed pre-commits and proofs, reports,
+// finalized sectors and the worker registry.
+func TestStateSurvivesReopenOfItsHome(t *testing.T) {
+	home := t.TempDir()
+	ctx := context.Background()
+	open := func() (*Mock, func()) {
+		db, err := statedb.OpenHome(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := New(testMiner, testSize, WithDB(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, func() { db.Close() }
+	}
+
+	m, closeDB := open()
+	sealed, finished := allocate(t, m), allocate(t, m)
+	ticket, _ := m.AssignTicket(ctx, sealed.ID)
+	pre := sealedPreCommit(sealed.ID, ticket)
+	if r, _ := m.SubmitPreCommit(ctx, sealed, pre, false); r.Res != api.SubmitAccepted {
+		t.Fatalf("pre-commit = %+v", r)
+	}
+	seed, _ := m.WaitSeed(ctx, sealed.ID)
+	proof := sealProof(t, sealed.ID, pre, *seed.Seed)
+	if r, _ := m.SubmitProof(ctx, sealed.ID, api.ProofOnChainInfo{Proof: proof}, false); r.Res != api.SubmitAccepted {
+		t.Fatalf("proof = %+v", r)
+	}
+	report := api.ReportStateReq{StateChange: api.SectorStateChange{Prev: "C2Done", Next: "ProofSubmitted", Event: "None"}}
+	if err := m.ReportState(ctx, sealed.ID, report); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ReportFinalized(ctx, finished.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WorkerPing(ctx, api.WorkerInfo{Name: "w1", Dest: "10.0.0.1:17890"}); err != nil {
+		t.Fatal(err)
+	}
+	closeDB()
+
+	m, closeDB = open()
+	defer closeDB()
+	if again, _ := m.AssignTicket(ctx, sealed.ID); !bytes.Equal(again.Ticket, ticket.Ticket) {
+		t.Fatal("the ticket changed across a restart")
+	}
+	if again, _ := m.WaitSeed(ctx, sealed.ID); !bytes.Equal(again.Seed.Seed, seed.Seed.Seed) {
+		t.Fatal("the seed changed across a restart")
+	}
+	if st, _ := m.PollPreCommitState(ctx, sealed.ID); st.State != api.OnChainLanded {
+		t.Fatalf("pre-commit after restart = %v, want Landed", st.State)
+	}
+	if st, _ := m.PollProofState(ctx, sealed.ID); st.State != api.OnChainLanded {
+		t.Fatalf("proof after restart = %v, want Landed", st.State)
+	}
+	if r, _ := m.SubmitProof(ctx, sealed.ID, api.ProofOnChainInfo{Proof: proof}, false); r.Res != api.SubmitDuplicateSubmit {
+		t.Fatalf("resubmitted proof after restart = %+v, want DuplicateSubmit", r)
+	}
+	if st, online, _ := m.Sector(sealed.ID); !online || st.LatestState == nil || *st.LatestState != report {
+		t.Fatalf("latest state after restart = %+v", st.LatestState)
+	}
+	if st, online, found := m.Sector(finished.ID); !found || online || !st.Finalized {
+		t.Fatal("the finalized sector is not offline after restart")
+	}
+	if next := allocate(t, m); next.ID.Number != 3 {
+		t.Fatalf("first number after restart = %d, want 3", next.ID.Number)
+	}
+	if w, _ := m.WorkerGetPingInfo(ctx, "w1"); w == nil || w.Info.Dest != "10.0.0.1:17890" {
+		t.Fatalf("worker registry after restart = %+v", w)
 	}
 }

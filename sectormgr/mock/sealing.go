@@ -18,17 +18,14 @@ func (m *Mock) AllocateSector(ctx context.Context, spec api.AllocateSectorSpec) 
 		return nil, nil
 	}
 
-	next := m.lastNumber.Add(1)
-	sector := api.AllocatedSector{
-		ID:        abi.SectorID{Miner: m.miner, Number: abi.SectorNumber(next)},
-		ProofType: m.proofType,
+	// The number and the sector's state are persisted before the number is returned, so a
+	// restarted manager never hands it out again.
+	sid, err := m.sectors.Allocate(m.miner, m.proofType)
+	if err != nil {
+		return nil, err
 	}
-	m.mu.Lock()
-	m.online[sector.ID] = &api.SectorState{ID: sector.ID, SectorType: sector.ProofType}
-	m.mu.Unlock()
-
-	log.Infow("sector allocated", "next", next)
-	return &sector, nil
+	log.Infow("sector allocated", "next", uint64(sid.Number))
+	return &api.AllocatedSector{ID: sid, ProofType: m.proofType}, nil
 }
 
 func allows[T comparable](allowed []T, v T) bool {
@@ -38,7 +35,8 @@ func allows[T comparable](allowed []T, v T) bool {
 // AcquireDeals never has deals: every mock sector is a CC sector.
 func (m *Mock) AcquireDeals(ctx context.Context, sid abi.SectorID, spec api.AcquireDealsSpec) (api.Deals, error) {
 	log.Debugw("AcquireDeals", "sector", api.FormatSectorID(sid), "spec", spec)
-	return nil, m.withOnline(sid, func(*api.SectorState) error { return nil })
+	_, err := m.sectors.Online(sid)
+	return nil, err
 }
 
 // AssignTicket draws the sector's ticket on the first call and returns the same one afterwards,
@@ -59,7 +57,7 @@ func (m *Mock) AssignTicket(ctx context.Context, sid abi.SectorID) (api.Ticket, 
 // SubmitPersisted accepts every persisted sector: the mock has no stores to check.
 func (m *Mock) SubmitPersisted(ctx context.Context, sid abi.SectorID, instance string) (bool, error) {
 	log.Debugw("SubmitPersisted", "sector", api.FormatSectorID(sid), "instance", instance)
-	err := m.withOnline(sid, func(*api.SectorState) error { return nil })
+	_, err := m.sectors.Online(sid)
 	return err == nil, err
 }
 
@@ -80,7 +78,7 @@ func (m *Mock) WaitSeed(ctx context.Context, sid abi.SectorID) (api.WaitSeedResp
 // StoreReserveSpace picks one of the worker's candidate stores at random; the mock tracks no space.
 func (m *Mock) StoreReserveSpace(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*api.StoreBasicInfo, error) {
 	log.Debugw("StoreReserveSpace", "sector", api.FormatSectorID(sid), "size", size, "candidates", candidates)
-	if err := m.withOnline(sid, func(*api.SectorState) error { return nil }); err != nil {
+	if _, err := m.sectors.Online(sid); err != nil {
 		return nil, err
 	}
 	if len(candidates) == 0 {

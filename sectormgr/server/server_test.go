@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
 	commcid "github.com/filecoin-project/go-fil-commcid"
@@ -198,12 +199,45 @@ func TestWireFormats(t *testing.T) {
 			"", `{"code":1,"message":"worker name is required"}`},
 		{"unknown worker", `{"jsonrpc":"2.0","method":"Venus.WorkerGetPingInfo","params":["nobody"],"id":8}`,
 			`null`, ""},
+		{"report for an unknown sector", `{"jsonrpc":"2.0","method":"Venus.ReportState","params":[{"Miner":10000,"Number":7},{"Worker":{"Instance":"w","Location":"/s"},"StateChange":{"Prev":"Empty","Next":"Allocated","Event":"None"},"Failure":null}],"id":9}`,
+			"", `{"code":11001,"message":"error code 11001: sector state not found"}`},
+		{"original worker ping", `{"jsonrpc":"2.0","method":"Venus.WorkerPing","params":[{"Name":"w1","Dest":"127.0.0.1:17890","Summary":{"Threads":3,"Empty":0,"Paused":3,"Errors":3}}],"id":10}`,
+			`null`, ""},
+		{"list online", `{"jsonrpc":"2.0","method":"Venus.ListSectors","params":["online",1],"id":12}`,
+			`[{"ID":{"Miner":10000,"Number":1},"SectorType":5,"Deals":null,"MessageInfo":{"PreCommitCid":null,"CommitCid":null,"NeedSend":false},` +
+				`"TerminateInfo":{"TerminateCid":null,"TerminatedAt":0,"AddedHeight":0},"LatestState":{"Worker":{"Instance":"127.0.0.1","Location":"/s"},` +
+				`"StateChange":{"Prev":"Empty","Next":"Allocated","Event":"None"},"Failure":null},"Finalized":false,"Removed":false,"AbortReason":"",` +
+				`"Upgraded":false,"UpgradePublic":null,"UpgradedInfo":null,"UpgradeMessageID":null,"UpgradeLandedEpoch":null,"Imported":false}]`, ""},
+		{"list snap-up", `{"jsonrpc":"2.0","method":"Venus.ListSectors","params":["online",2],"id":20}`,
+			`null`, ""},
+		{"list a bad store", `{"jsonrpc":"2.0","method":"Venus.ListSectors","params":["nowhere",0],"id":13}`,
+			"", `{"code":-32602,"message":"invalid sector store \"nowhere\": want \"online\" or \"offline\""}`},
+		{"find in the offline store", `{"jsonrpc":"2.0","method":"Venus.FindSector","params":["offline",{"Miner":10000,"Number":1}],"id":14}`,
+			"", `{"code":11001,"message":"sector s-t010000-1 not found in the offline store"}`},
+		{"restore an online sector", `{"jsonrpc":"2.0","method":"Venus.RestoreSector","params":[{"Miner":10000,"Number":1},false],"id":15}`,
+			"", `{"code":1,"message":"load state from offline: sector s-t010000-1 not found (only a finalized or aborted sector can be restored)"}`},
+		{"remove an unknown worker", `{"jsonrpc":"2.0","method":"Venus.WorkerPingInfoRemove","params":["w9"],"id":16}`,
+			"", `{"code":1,"message":"worker info not found: no worker named \"w9\" has pinged this manager (see util worker list)"}`},
+		{"proxy to an unknown worker", `{"jsonrpc":"2.0","method":"Venus.WorkerAdminList","params":["no such worker"],"id":17}`,
+			"", `{"code":1,"message":"resolve worker dest: no instance found, and unable to parse \"no such worker\" as address"}`},
+		{"resolve a registered worker", `{"jsonrpc":"2.0","method":"Venus.WorkerResolveDest","params":["w1"],"id":18}`,
+			`"127.0.0.1:17890"`, ""},
+		{"remove a worker", `{"jsonrpc":"2.0","method":"Venus.WorkerPingInfoRemove","params":["w1"],"id":19}`,
+			`null`, ""},
 	}
 	for _, c := range cases {
 		status, resp := post(t, addr, api.ManagerRPCPath, c.body)
 		if status != http.StatusOK || string(resp.Result) != c.result || string(resp.Error) != c.err {
 			t.Errorf("%s: status %d result %s error %s; want result %s error %s", c.name, status, resp.Result, resp.Error, c.result, c.err)
 		}
+	}
+
+	// The report above is in the sector's history, stamped with the manager's clock.
+	_, resp := post(t, addr, api.ManagerRPCPath, `{"jsonrpc":"2.0","method":"Venus.SectorHistory","params":[{"Miner":10000,"Number":1}],"id":21}`)
+	var history []api.SectorHistoryEntry
+	if err := json.Unmarshal(resp.Result, &history); err != nil || len(history) != 1 || time.Since(history[0].Time) > time.Hour ||
+		!bytes.Contains(resp.Result, []byte(`Z","Worker":{"Instance":"127.0.0.1","Location":"/s"},"StateChange":{"Prev":"Empty","Next":"Allocated","Event":"None"},"Failure":null}]`)) {
+		t.Errorf("history = %s (%v)", resp.Result, err)
 	}
 }
 

@@ -1,0 +1,375 @@
+// Package sectors is the manager's sector state store (spec/sector-manager.md §4.2): online
+// states of sectors being sealed, offline states of finalized and aborted ones, every sector's
+// report history, and the per-miner number counters. Each change is one statedb transaction, so
+// a sector moves between stores, and a number is handed out together with its state, atomically.
+package sectors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
+)
+
+const (
+	onlinePrefix  = "sector-states/"
+	offlinePrefix = "sector-states-offline/"
+	historyPrefix = "sector-history/"
+	// numberPrefix keeps the original's double slash (a prefix joined to a key starting with "/").
+	numberPrefix = "sector-number//"
+)
+
+// Store keeps sector states in a statedb. It is safe for concurrent use: every change is a
+// read-modify-write inside one transaction, and transactions are serialised.
+type Store struct {
+	db  statedb.DB
+	now func() time.Time
+}
+
+// Option changes a Store.
+type Option func(*Store)
+
+// WithClock replaces time.Now as the clock of history entries (tests).
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// New returns the store kept in db.
+func New(db statedb.DB, opts ...Option) *Store {
+	s := &Store{db: db, now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Key is a sector's key in each store: m-<miner>-n-<number>.
+func Key(sid abi.SectorID) string {
+	return fmt.Sprintf("m-%d-n-%d", sid.Miner, sid.Number)
+}
+
+func storeKey(ws api.SectorWorkerState, sid abi.SectorID) string {
+	if ws == api.WorkerOffline {
+		return offlinePrefix + Key(sid)
+	}
+	return onlinePrefix + Key(sid)
+}
+
+func numberKey(miner abi.ActorID) string {
+	return fmt.Sprintf("%sm-%d", numberPrefix, miner)
+}
+
+// notInStore is what FindSector answers for a missing sector: code 11001, naming the sector and
+// the store, so a caller can tell "not there" from a failure.
+func notInStore(ws api.SectorWorkerState, sid abi.SectorID) error {
+	return &api.CodedError{
+		Code:    api.ErrCodeSectorStateNotFound,
+		Message: fmt.Sprintf("sector %s not found in the %s store", api.FormatSectorID(sid), ws),
+	}
+}
+
+// Allocate hands out the next sector number of miner and creates the sector's online state, in
+// one transaction: once it returns, the number is durable and never handed out again. Numbers
+// start at 1; a number that already has a state (e.g. an imported sector) is skipped.
+func (s *Store) Allocate(miner abi.ActorID, proof abi.RegisteredSealProof) (abi.SectorID, error) {
+	var sid abi.SectorID
+	err := s.db.Update(func(tx statedb.Txn) error {
+		last, err := lastNumber(tx, miner)
+		if err != nil {
+			return err
+		}
+		for {
+			last++
+			sid = abi.SectorID{Miner: miner, Number: abi.SectorNumber(last)}
+			taken, err := exists(tx, sid)
+			if err != nil {
+				return err
+			}
+			if !taken {
+				break
+			}
+		}
+		if err := tx.Put(numberKey(miner), binary.AppendUvarint(nil, last)); err != nil {
+			return err
+		}
+		return put(tx, onlinePrefix+Key(sid), &api.SectorState{ID: sid, SectorType: proof})
+	})
+	return sid, err
+}
+
+func lastNumber(tx statedb.Txn, miner abi.ActorID) (uint64, error) {
+	raw, err := tx.Get(numberKey(miner))
+	if errors.Is(err, statedb.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, size := binary.Uvarint(raw)
+	if size <= 0 {
+		return 0, fmt.Errorf("corrupt sector number counter %s: %x", numberKey(miner), raw)
+	}
+	return n, nil
+}
+
+func exists(tx statedb.Txn, sid abi.SectorID) (bool, error) {
+	for _, key := range []string{onlinePrefix + Key(sid), offlinePrefix + Key(sid)} {
+		_, err := tx.Get(key)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, statedb.ErrNotFound) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// Online returns the online state of sid. A sector that is not online gives the 11001 error
+// itself, never wrapped: go-jsonrpc sends the code of the outermost error only, and 11001 is
+// what tells a worker to abort the sector.
+func (s *Store) Online(sid abi.SectorID) (*api.SectorState, error) {
+	st, err := s.load(api.WorkerOnline, sid)
+	if errors.Is(err, statedb.ErrNotFound) {
+		return nil, api.ErrSectorStateNotFound()
+	}
+	return st, err
+}
+
+// Update changes the online state of sid with fn inside one transaction; nothing is written if fn
+// fails or leaves the state as it was. A sector that is not online gives the 11001 error,
+// unwrapped (see Online).
+func (s *Store) Update(sid abi.SectorID, fn func(st *api.SectorState) error) error {
+	return s.db.Update(func(tx statedb.Txn) error {
+		return updateOnline(tx, sid, fn)
+	})
+}
+
+func updateOnline(tx statedb.Txn, sid abi.SectorID, fn func(st *api.SectorState) error) error {
+	key := onlinePrefix + Key(sid)
+	raw, err := tx.Get(key)
+	if errors.Is(err, statedb.ErrNotFound) {
+		return api.ErrSectorStateNotFound()
+	}
+	if err != nil {
+		return err
+	}
+	st, err := decode(key, raw)
+	if err != nil {
+		return err
+	}
+	if err := fn(st); err != nil {
+		return err
+	}
+	value, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	if bytes.Equal(value, raw) {
+		return nil
+	}
+	return tx.Put(key, value)
+}
+
+// Find returns the state of sid in one store; a missing sector is a code 11001 error naming the
+// sector and the store.
+func (s *Store) Find(ws api.SectorWorkerState, sid abi.SectorID) (*api.SectorState, error) {
+	if err := ws.Check(); err != nil {
+		return nil, err
+	}
+	st, err := s.load(ws, sid)
+	if errors.Is(err, statedb.ErrNotFound) {
+		return nil, notInStore(ws, sid)
+	}
+	return st, err
+}
+
+func (s *Store) load(ws api.SectorWorkerState, sid abi.SectorID) (*api.SectorState, error) {
+	key := storeKey(ws, sid)
+	raw, err := s.db.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return decode(key, raw)
+}
+
+// List returns the states of one store in key order (lexicographic: n-1, n-10, n-2), filtered by
+// job.
+func (s *Store) List(ws api.SectorWorkerState, job api.SectorWorkerJob) ([]*api.SectorState, error) {
+	if err := ws.Check(); err != nil {
+		return nil, err
+	}
+	if err := job.Check(); err != nil {
+		return nil, err
+	}
+	prefix := onlinePrefix
+	if ws == api.WorkerOffline {
+		prefix = offlinePrefix
+	}
+	var out []*api.SectorState
+	err := s.db.Scan(prefix, func(key string, raw []byte) error {
+		st, err := decode(key, raw)
+		if err != nil {
+			return err
+		}
+		if job.Matches(st) {
+			out = append(out, st)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReportState keeps req as the sector's latest state and appends it to the sector's history, in
+// one transaction.
+func (s *Store) ReportState(sid abi.SectorID, req api.ReportStateReq) error {
+	entry := api.SectorHistoryEntry{Time: s.now().UTC(), Worker: req.Worker, StateChange: req.StateChange, Failure: req.Failure}
+	return s.db.Update(func(tx statedb.Txn) error {
+		err := updateOnline(tx, sid, func(st *api.SectorState) error {
+			st.LatestState = &req
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return appendHistory(tx, sid, entry)
+	})
+}
+
+func appendHistory(tx statedb.Txn, sid abi.SectorID, entry api.SectorHistoryEntry) error {
+	key := historyPrefix + Key(sid)
+	history, err := decodeHistory(tx.Get(key))
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	value, err := json.Marshal(append(history, entry))
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	return tx.Put(key, value)
+}
+
+// History returns every state report of sid, oldest first; nil if there is none.
+func (s *Store) History(sid abi.SectorID) ([]api.SectorHistoryEntry, error) {
+	history, err := decodeHistory(s.db.Get(historyPrefix + Key(sid)))
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", api.FormatSectorID(sid), err)
+	}
+	return history, nil
+}
+
+func decodeHistory(raw []byte, err error) ([]api.SectorHistoryEntry, error) {
+	if errors.Is(err, statedb.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var history []api.SectorHistoryEntry
+	if err := json.Unmarshal(raw, &history); err != nil {
+		return nil, fmt.Errorf("decode history: %w", err)
+	}
+	return history, nil
+}
+
+// Finalize ends the online life of a sealed sector: it moves to the offline store with
+// Finalized=true. An upgraded (snap-up) sector is left online: the snap-up committer finalizes it.
+func (s *Store) Finalize(sid abi.SectorID) error {
+	return s.moveOffline(sid, func(st *api.SectorState) bool { return !st.Upgraded })
+}
+
+// Abort moves a sector to the offline store with Finalized=true and the reason, which tells an
+// aborted sector from a finalized one.
+func (s *Store) Abort(sid abi.SectorID, reason string) error {
+	return s.moveOffline(sid, func(st *api.SectorState) bool {
+		st.AbortReason = reason
+		return true
+	})
+}
+
+// moveOffline moves the online state of sid to the offline store if hook says so, in one
+// transaction. A sector that is not online gives the 11001 error, unwrapped.
+func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (move bool)) error {
+	return s.db.Update(func(tx statedb.Txn) error {
+		key := onlinePrefix + Key(sid)
+		raw, err := tx.Get(key)
+		if errors.Is(err, statedb.ErrNotFound) {
+			return api.ErrSectorStateNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		st, err := decode(key, raw)
+		if err != nil {
+			return err
+		}
+		if !hook(st) {
+			return nil
+		}
+		st.Finalized = true
+		if err := put(tx, offlinePrefix+Key(sid), st); err != nil {
+			return err
+		}
+		return tx.Delete(key)
+	})
+}
+
+// Restore moves an offline sector back online with Finalized=false. Unless forced, only an
+// aborted sector without deals may come back, and its abort reason is cleared; forced skips the
+// checks and changes nothing else.
+func (s *Store) Restore(sid abi.SectorID, forced bool) error {
+	return s.db.Update(func(tx statedb.Txn) error {
+		key := offlinePrefix + Key(sid)
+		raw, err := tx.Get(key)
+		if errors.Is(err, statedb.ErrNotFound) {
+			return fmt.Errorf("load state from offline: sector %s not found (only a finalized or aborted sector can be restored)", api.FormatSectorID(sid))
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Get(onlinePrefix + Key(sid)); err == nil {
+			return fmt.Errorf("sector %s is online already", api.FormatSectorID(sid))
+		}
+		st, err := decode(key, raw)
+		if err != nil {
+			return err
+		}
+		if !forced {
+			if len(st.Pieces) != 0 {
+				return errors.New("sector with deals can not be normally restored")
+			}
+			if st.AbortReason == "" {
+				return errors.New("sector is not aborted, can not be normally restored")
+			}
+			st.AbortReason = ""
+		}
+		st.Finalized = false
+		if err := put(tx, onlinePrefix+Key(sid), st); err != nil {
+			return err
+		}
+		return tx.Delete(key)
+	})
+}
+
+func put(tx statedb.Txn, key string, st *api.SectorState) error {
+	value, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	return tx.Put(key, value)
+}
+
+func decode(key string, raw []byte) (*api.SectorState, error) {
+	var st api.SectorState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return &st, nil
+}

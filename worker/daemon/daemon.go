@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/version"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
@@ -108,7 +109,7 @@ func workerInfo(name string, localIP net.IP, listen net.Addr) api.WorkerInfo {
 		name = localIP.String()
 	}
 	port := listen.(*net.TCPAddr).Port
-	return api.WorkerInfo{Name: name, Dest: net.JoinHostPort(localIP.String(), strconv.Itoa(port))}
+	return api.WorkerInfo{Name: name, Dest: net.JoinHostPort(localIP.String(), strconv.Itoa(port)), Version: version.String()}
 }
 
 // openAttached opens the persist stores and checks that the manager knows each of them.

@@ -17,11 +17,36 @@ type Ctrl struct {
 	jobID    *abi.SectorID
 	state    State
 	lastErr  *string
+	activity activity
 
 	// pause holds at most one pending pause request; it is observed at the thread's check points.
 	pause chan struct{}
 	// resume is a rendezvous: a send succeeds only while the thread waits for it.
 	resume chan *State
+}
+
+// activity is what a thread is doing inside a step, for the ping summary (damocles' Running and
+// Waiting counts).
+type activity int
+
+const (
+	idle activity = iota
+	// waiting: blocked on a stage limit.
+	waiting
+	// running: a stage's processor is working.
+	running
+)
+
+func (c *Ctrl) setActivity(a activity) {
+	c.mu.Lock()
+	c.activity = a
+	c.mu.Unlock()
+}
+
+func (c *Ctrl) currentActivity() activity {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.activity
 }
 
 func newCtrl() *Ctrl {

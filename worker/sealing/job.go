@@ -144,7 +144,10 @@ func (j *job) sectorSize() (abi.SectorSize, *Failure) {
 
 // stage holds a stage token for the duration of fn.
 func (j *job) stage(name string, fn func() (*Event, *Failure)) (*Event, *Failure) {
+	j.t.Ctrl.setActivity(waiting)
+	defer j.t.Ctrl.setActivity(idle)
 	release, err := j.t.env.Limits.Acquire(j.ctx, name)
+	j.t.Ctrl.setActivity(running)
 	if err != nil {
 		if j.ctx.Err() != nil {
 			return nil, interrupted()

@@ -70,6 +70,14 @@ func (p *Pool) Resume(index uint64, setTo *string) (bool, error) {
 // Summary counts threads for the manager's ping.
 func (p *Pool) Summary() api.WorkerInfoSummary {
 	s := api.WorkerInfoSummary{Threads: uint(len(p.Threads))}
+	for _, t := range p.Threads {
+		switch t.Ctrl.currentActivity() {
+		case running:
+			s.Running++
+		case waiting:
+			s.Waiting++
+		}
+	}
 	for _, info := range p.List() {
 		if info.SectorID == nil {
 			s.Empty++

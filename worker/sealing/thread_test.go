@@ -1,6 +1,7 @@
 package sealing
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
 func testLogger(t *testing.T) *zap.SugaredLogger {
@@ -301,4 +303,46 @@ func TestParseState(t *testing.T) {
 			t.Errorf("ParseState(%q) err = %v", bad, err)
 		}
 	}
+}
+
+// gateLimiter blocks the pc1 token until released.
+type gateLimiter struct{ open chan struct{} }
+
+func (g gateLimiter) Acquire(ctx context.Context, stage string) (func(), error) {
+	if stage == processor.StagePC1 {
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return func() {}, nil
+}
+
+func TestSummaryCountsWaitingAndRunningThreads(t *testing.T) {
+	fm := newFakeManager(1)
+	r := newRig(t, fm)
+	gate := gateLimiter{open: make(chan struct{})}
+	r.env.Limits = gate
+	inPC1, releasePC1 := make(chan struct{}), make(chan struct{})
+	pc1 := r.env.Procs.PC1
+	r.env.Procs.PC1 = processor.Func[processor.PC1Input, processor.PC1Output](func(ctx context.Context, in processor.PC1Input) (processor.PC1Output, error) {
+		close(inPC1)
+		<-releasePC1
+		return pc1.Process(ctx, in)
+	})
+	p := &Pool{Threads: []*Thread{r.thread}}
+	r.start()
+	r.waitFor("waiting for the pc1 token", func() bool { return p.Summary().Waiting == 1 })
+	if s := p.Summary(); s != (api.WorkerInfoSummary{Threads: 1, Waiting: 1}) {
+		t.Errorf("summary while waiting = %+v", s)
+	}
+	close(gate.open)
+	<-inPC1
+	if s := p.Summary(); s != (api.WorkerInfoSummary{Threads: 1, Running: 1}) {
+		t.Errorf("summary while running = %+v", s)
+	}
+	close(releasePC1)
+	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
+	r.waitFor("idle", func() bool { return p.Summary() == api.WorkerInfoSummary{Threads: 1, Empty: 1} })
 }

@@ -7,7 +7,6 @@ package treed
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -20,13 +19,15 @@ import (
 	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
 	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/piece/merkle"
 )
 
 // FileName is the name rust-fil-proofs gives the tree_d store inside a cache directory.
 const FileName = "sc-02-data-tree-d.dat"
 
 // NodeSize is the size of a leaf and of every node of the tree.
-const NodeSize = 32
+const NodeSize = merkle.NodeSize
 
 // defaultChunkLeaves sets the subtree built in memory at once: 4 MiB of data, about 8 MiB of
 // buffers per worker, whatever the sector size.
@@ -79,15 +80,6 @@ func ReadRoot(treeFile string, sectorSize abi.SectorSize) ([32]byte, error) {
 		return root, fmt.Errorf("read tree_d root from %s: %w", treeFile, err)
 	}
 	return root, nil
-}
-
-// hashNodes writes into dst the parents of the node pairs in src (len(src)/2 bytes).
-func hashNodes(dst, src []byte) {
-	for i := 0; i < len(src)/(2*NodeSize); i++ {
-		h := sha256.Sum256(src[2*NodeSize*i : 2*NodeSize*(i+1)])
-		h[NodeSize-1] &= 0x3f
-		copy(dst[NodeSize*i:], h[:])
-	}
 }
 
 // layout gives where each layer of a tree with a given number of leaves starts in the file.
@@ -144,9 +136,10 @@ func build(ctx context.Context, stagedFile, outFile string, sectorSize abi.Secto
 			os.Remove(tmp)
 		}
 	}()
-	// Reserve the whole file as a hole: an all-zero chunk then needs no write for its leaves.
-	if err := out.Truncate(FileSize(sectorSize)); err != nil {
-		return root, fmt.Errorf("size tree_d file: %w", err)
+	// The whole file is reserved up front (a full disk fails here, not at the final sync), and
+	// reads as zeros until written: an all-zero chunk then needs no write for its leaves.
+	if err := reserve(out, FileSize(sectorSize)); err != nil {
+		return root, fmt.Errorf("reserve %d bytes for tree_d file %s: %w", FileSize(sectorSize), tmp, err)
 	}
 
 	lay := newLayout(leaves)
@@ -285,14 +278,16 @@ func (c *chunkBuilder) build(in, out *os.File, lay layout, idx uint64) ([32]byte
 			if zero {
 				fillZeroLayer(layer, k)
 			} else {
-				hashNodes(layer, prev)
+				merkle.HashLayer(layer, prev)
 			}
 		}
-		// The file is a hole where nothing is written, so zero leaves need no write.
+		// The file reads as zeros where nothing is written, so zero leaves need no write.
 		if k > 0 || !zero {
-			if _, err := out.WriteAt(layer, lay.offsets[k]+int64(idx*n*NodeSize)); err != nil {
+			off := lay.offsets[k] + int64(idx*n*NodeSize)
+			if _, err := out.WriteAt(layer, off); err != nil {
 				return root, fmt.Errorf("write tree_d layer %d: %w", k, err)
 			}
+			startWriteback(out, off, int64(len(layer)))
 		}
 		if n == 1 {
 			copy(root[:], layer)
@@ -312,7 +307,7 @@ func buildTop(out *os.File, lay layout, chunkHeight int, chunkRoots [][32]byte) 
 	}
 	for k := chunkHeight + 1; k <= lay.height(); k++ {
 		parent := make([]byte, len(layer)/2)
-		hashNodes(parent, layer)
+		merkle.HashLayer(parent, layer)
 		if _, err := out.WriteAt(parent, lay.offsets[k]); err != nil {
 			return [32]byte{}, fmt.Errorf("write tree_d layer %d: %w", k, err)
 		}
@@ -349,20 +344,9 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// zeroNodes[k] is the node at layer k of a subtree whose leaves are all zero.
-var zeroNodes = func() [64][32]byte {
-	var z [64][32]byte
-	for k := 1; k < len(z); k++ {
-		var pair [64]byte
-		copy(pair[:32], z[k-1][:])
-		copy(pair[32:], z[k-1][:])
-		hashNodes(z[k][:], pair[:])
-	}
-	return z
-}()
-
 func fillZeroLayer(layer []byte, k int) {
+	zero := merkle.ZeroNode(k)
 	for i := 0; i < len(layer); i += NodeSize {
-		copy(layer[i:], zeroNodes[k][:])
+		copy(layer[i:], zero[:])
 	}
 }

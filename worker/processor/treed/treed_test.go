@@ -225,16 +225,3 @@ func TestReadRootChecksFileSize(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
-
-func BenchmarkTreeD(b *testing.B) {
-	const size = abi.SectorSize(64 << 20)
-	staged := writeFile(b, randomBytes(b, int(size)))
-	out := filepath.Join(b.TempDir(), FileName)
-	b.SetBytes(int64(size))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := Build(staged, out, size); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

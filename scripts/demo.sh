@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: a mock sector manager and a worker with three sealing threads on 2KiB sectors,
-# both from dist/bin (run `make build` first; `make demo` does). Prints `venus-worker worker list`
+# the manager making each sector wait DEMO_SEED_DELAY (6s) for its seed as a chain would, both
+# from dist/bin (run `make build` first; `make demo` does). Prints `venus-worker worker list`
 # every few seconds until Ctrl-C, or for DEMO_SECONDS seconds when that is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 echo "demo: starting the mock sector manager on 127.0.0.1:1789 (log: $TMP/manager.log)"
-$BIN/venus-sector-manager mock --miner 10000 --sector-size 2KiB --listen 127.0.0.1:1789 >"$TMP/manager.log" 2>&1 &
+$BIN/venus-sector-manager mock --miner 10000 --sector-size 2KiB --listen 127.0.0.1:1789 --seed-delay "${DEMO_SEED_DELAY:-6s}" >"$TMP/manager.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do
   (exec 3<>/dev/tcp/127.0.0.1/1789) 2>/dev/null && break
@@ -50,6 +51,8 @@ while :; do
   $BIN/venus-worker worker -c "$CFG" list || true
   sealed=$(ls "$TMP/remote/sealed" 2>/dev/null | wc -l)
   echo "sealed sectors persisted in $TMP/remote/sealed: $sealed"
+  echo "\$ venus-sector-manager util worker list"
+  $BIN/venus-sector-manager util --listen 127.0.0.1:1789 worker list || true
   if [ "$SECONDS_TO_RUN" -gt 0 ] && [ $(( $(date +%s) - start )) -ge "$SECONDS_TO_RUN" ]; then
     break
   fi

@@ -27,6 +27,7 @@ func mockCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "miner", Required: true, Usage: "actor id of the mocked miner, e.g. 10000"},
 			&cli.StringFlag{Name: "sector-size", Required: true, Usage: "sector size: 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"},
 			&cli.StringFlag{Name: "listen", Value: server.DefaultListen, Usage: "address of the rpc server"},
+			&cli.DurationFlag{Name: "seed-delay", Usage: "make every sector wait this long for its seed, as a chain does (e.g. 10s; default: no wait)"},
 			&cli.StringFlag{Name: flagHome, Usage: "keep sector states, numbers and the worker registry in <home>/meta, " +
 				"so a restart loses nothing (default: in memory; the root --home counts only when given)"},
 		},
@@ -50,6 +51,9 @@ func runMock(c *cli.Context) error {
 		return err
 	}
 	var opts []mock.Option
+	if d := c.Duration("seed-delay"); d > 0 {
+		opts = append(opts, mock.WithSeedDelay(d))
+	}
 	if home != "" {
 		db, err := statedb.OpenHome(home)
 		if err != nil {

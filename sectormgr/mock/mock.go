@@ -8,6 +8,7 @@ package mock
 import (
 	"crypto/rand"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
@@ -39,11 +40,18 @@ type Mock struct {
 	zeroCommD [32]byte
 
 	sectors *sectors.Store
+
+	now       func() time.Time
+	seedDelay time.Duration
+	seedMu    sync.Mutex
+	// seedAsked is when each sector first asked for its seed; lost at restart, like a wait.
+	seedAsked map[abi.SectorID]time.Time
 }
 
 type config struct {
-	db  statedb.DB
-	now func() time.Time
+	db        statedb.DB
+	now       func() time.Time
+	seedDelay time.Duration
 }
 
 // Option changes how New builds the mock.
@@ -58,6 +66,12 @@ func WithDB(db statedb.DB) Option {
 // WithClock replaces time.Now for ping stamps and history entries (tests).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
+}
+
+// WithSeedDelay makes WaitSeed answer "wait" until d after a sector first asks for its seed, as
+// a chain makes a sector wait for its interactive seed (150 epochs on mainnet).
+func WithSeedDelay(d time.Duration) Option {
+	return func(c *config) { c.seedDelay = d }
 }
 
 // New creates a mock manager that allocates sectors of sectorSize for miner.
@@ -85,6 +99,9 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 		proofType:  proofType,
 		zeroCommD:  zeroCommD,
 		sectors:    store,
+		now:        cfg.now,
+		seedDelay:  cfg.seedDelay,
+		seedAsked:  map[abi.SectorID]time.Time{},
 	}, nil
 }
 

@@ -604,3 +604,27 @@ func TestStateSurvivesReopenOfItsHome(t *testing.T) {
 		t.Fatalf("worker registry after restart = %+v", w)
 	}
 }
+
+func TestSeedDelayMakesSectorsWait(t *testing.T) {
+	now := time.Unix(1000, 0)
+	m, err := New(10000, 2<<10, WithSeedDelay(10*time.Second), WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s := allocate(t, m)
+	if resp, err := m.WaitSeed(ctx, s.ID); err != nil || !resp.ShouldWait || resp.Delay != 10 || resp.Seed != nil {
+		t.Fatalf("first WaitSeed = %+v, %v", resp, err)
+	}
+	now = now.Add(7500 * time.Millisecond)
+	if resp, _ := m.WaitSeed(ctx, s.ID); !resp.ShouldWait || resp.Delay != 3 {
+		t.Fatalf("WaitSeed after 7.5s = %+v, want a 3s wait", resp)
+	}
+	now = now.Add(3 * time.Second)
+	if resp, _ := m.WaitSeed(ctx, s.ID); resp.ShouldWait || resp.Seed == nil {
+		t.Fatalf("WaitSeed after the delay = %+v", resp)
+	}
+	if _, err := m.WaitSeed(ctx, abi.SectorID{Miner: 10000, Number: 99}); !api.IsSectorStateNotFound(err) {
+		t.Fatalf("unknown sector: %v", err)
+	}
+}

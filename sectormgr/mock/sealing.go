@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -65,6 +66,12 @@ func (m *Mock) SubmitPersisted(ctx context.Context, sid abi.SectorID, instance s
 func (m *Mock) WaitSeed(ctx context.Context, sid abi.SectorID) (api.WaitSeedResp, error) {
 	log.Debugw("WaitSeed", "sector", api.FormatSectorID(sid))
 	var resp api.WaitSeedResp
+	if wait := m.seedWait(sid); wait > 0 {
+		if _, err := m.sectors.Online(sid); err != nil {
+			return resp, err
+		}
+		return api.WaitSeedResp{ShouldWait: true, Delay: int((wait + time.Second - 1) / time.Second)}, nil
+	}
 	err := m.withOnline(sid, func(st *api.SectorState) error {
 		if st.Seed == nil {
 			st.Seed = &api.Seed{Seed: randomness(), Epoch: 0}
@@ -73,6 +80,21 @@ func (m *Mock) WaitSeed(ctx context.Context, sid abi.SectorID) (api.WaitSeedResp
 		return nil
 	})
 	return resp, err
+}
+
+// seedWait is how long a sector still waits for its seed.
+func (m *Mock) seedWait(sid abi.SectorID) time.Duration {
+	if m.seedDelay <= 0 {
+		return 0
+	}
+	m.seedMu.Lock()
+	defer m.seedMu.Unlock()
+	asked, ok := m.seedAsked[sid]
+	if !ok {
+		asked = m.now()
+		m.seedAsked[sid] = asked
+	}
+	return asked.Add(m.seedDelay).Sub(m.now())
 }
 
 // StoreReserveSpace picks one of the worker's candidate stores at random; the mock tracks no space.

@@ -23,6 +23,7 @@ func App() *cli.App {
 			workerCmd,
 			storeCmd,
 			ProcessorCmd,
+			generatorCmd,
 		},
 		HideHelpCommand: true,
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/filecoin-project/go-state-types/abi"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/treed"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
 
 func testLogger(t *testing.T) *zap.SugaredLogger {
@@ -345,4 +348,34 @@ func TestSummaryCountsWaitingAndRunningThreads(t *testing.T) {
 	close(releasePC1)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	r.waitFor("idle", func() bool { return p.Summary() == api.WorkerInfoSummary{Threads: 1, Empty: 1} })
+}
+
+func TestStaticTreeDIsLinkedForCCSectors(t *testing.T) {
+	fm := newFakeManager(1)
+	r := newRig(t, fm)
+	static := filepath.Join(t.TempDir(), "sc-02-data-tree-d.dat")
+	if _, err := treed.Build(os.DevNull, static, 2<<10); err != nil {
+		t.Fatal(err)
+	}
+	r.env.StaticTreeD = map[abi.SectorSize]string{2 << 10: static}
+	var built atomic.Int32
+	r.env.Procs.TreeD = processor.Func[processor.TreeDInput, bool](func(context.Context, processor.TreeDInput) (bool, error) {
+		built.Add(1)
+		return false, errors.New("tree_d must not be built when a static one is configured")
+	})
+	linked := make(chan string, 1)
+	pc1 := r.env.Procs.PC1
+	r.env.Procs.PC1 = processor.Func[processor.PC1Input, processor.PC1Output](func(ctx context.Context, in processor.PC1Input) (processor.PC1Output, error) {
+		target, _ := os.Readlink(filepath.Join(r.loc.Prepared(sector(1)), store.TreeDFileName))
+		linked <- target
+		return pc1.Process(ctx, in)
+	})
+	r.start()
+	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
+	if got := <-linked; got != static {
+		t.Errorf("prepared tree_d links to %q, want the static %q", got, static)
+	}
+	if built.Load() != 0 {
+		t.Error("the tree_d processor ran")
+	}
 }

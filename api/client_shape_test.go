@@ -56,7 +56,7 @@ func TestWireMethodNames(t *testing.T) {
 		"AcquireDeals", "AllocateSanpUpSector", "AllocateSector", "AssignTicket", "FindSector", "ListSectors",
 		"PollPreCommitState", "PollProofState", "ReportAborted", "ReportFinalized", "ReportState", "RestoreSector",
 		"SectorHistory", "StoreBasicInfo", "StoreReserveSpace", "SubmitPersisted", "SubmitPreCommit", "SubmitProof",
-		"SubmitSnapUpProof", "WaitSeed", "WorkerAdminList", "WorkerAdminPause", "WorkerAdminResume",
+		"SubmitSnapUpProof", "Version", "WaitSeed", "WorkerAdminList", "WorkerAdminPause", "WorkerAdminResume",
 		"WorkerGetPingInfo", "WorkerPing", "WorkerPingInfoList", "WorkerPingInfoRemove", "WorkerResolveDest",
 	}
 	wantWorker := []string{"WorkerList", "WorkerPause", "WorkerRemoveEnv", "WorkerResume", "WorkerSetEnv"}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
@@ -30,7 +31,17 @@ type SealerAPI interface {
 	WorkerPing(ctx context.Context, winfo WorkerInfo) error
 	StoreReserveSpace(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)
 	StoreBasicInfo(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
+	// Version names the manager build (damocles has it); a mock manager's ends with MockChainTag.
+	// A worker with mock proofs asks it at start-up and refuses any manager that is not a mock.
+	Version(ctx context.Context) (string, error)
 }
+
+// MockChainTag ends the Version of a manager whose chain is mocked: the only kind of manager that
+// may receive mock proofs.
+const MockChainTag = "(chain: mock)"
+
+// IsMockManager tells from a manager's Version whether its chain is mocked.
+func IsMockManager(version string) bool { return strings.HasSuffix(version, MockChainTag) }
 
 // SealerCliAPI is the part of the Venus namespace that operators' tools (`util`) call.
 //
@@ -94,6 +105,7 @@ type ManagerClient struct {
 	WorkerPing           func(ctx context.Context, winfo WorkerInfo) error
 	StoreReserveSpace    func(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)
 	StoreBasicInfo       func(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
+	Version              func(ctx context.Context) (string, error)
 
 	ListSectors          func(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error)
 	FindSector           func(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)

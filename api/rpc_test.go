@@ -114,6 +114,10 @@ func (f *fakeManager) StoreReserveSpace(_ context.Context, sid abi.SectorID, _ u
 	return &api.StoreBasicInfo{Name: "store1", Path: "/mnt/store1"}, lookup(sid)
 }
 
+func (f *fakeManager) Version(context.Context) (string, error) {
+	return "fake " + api.MockChainTag, nil
+}
+
 func (f *fakeManager) StoreBasicInfo(_ context.Context, name string) (*api.StoreBasicInfo, error) {
 	if name != "store1" {
 		return nil, nil
@@ -621,5 +625,18 @@ func TestRPCGoClientCliCalls(t *testing.T) {
 	}
 	if _, params := rec.lastParams(t); params != `["w1",1,null]` {
 		t.Errorf("WorkerAdminResume(nil) params %s", params)
+	}
+}
+
+func TestIsMockManager(t *testing.T) {
+	for v, want := range map[string]bool{
+		"venus-sector-manager 0.1.0+abc (proofs: mock) (chain: mock)": true,
+		"venus-sector-manager 0.1.0+abc (proofs: ffi)":                false,
+		"":                                 false,
+		"(chain: mock) but not at the end": false,
+	} {
+		if got := api.IsMockManager(v); got != want {
+			t.Errorf("IsMockManager(%q) = %v", v, got)
+		}
 	}
 }

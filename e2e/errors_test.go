@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
 )
 
 // Errors a user can cause end in one line that names the input, and a non-zero exit.
@@ -42,4 +45,34 @@ func TestUserErrorsAreOneLine(t *testing.T) {
 	uninit := filepath.Join(w.dir, "uninit.toml")
 	os.WriteFile(uninit, []byte(strings.Replace(string(cfg), w.stores[0], filepath.Join(w.dir, "nowhere"), 1)), 0o644)
 	oneLine("uninitialised location", run(t, bin("venus-worker"), "daemon", "-c", uninit), "sealing-init")
+}
+
+// realManager pretends to be a manager with a real chain.
+type realManager struct{ *gatedManager }
+
+func (realManager) Version(context.Context) (string, error) {
+	return "venus-sector-manager 0.4.0 (proofs: ffi)", nil
+}
+
+// The safety rule: a worker with mock proofs refuses a manager that is not a mock.
+func TestMockProofsNeverReachARealManager(t *testing.T) {
+	g, _ := startManager(t)
+	ln, err := server.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); server.Serve(ctx, ln, server.New(realManager{g})) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	w := newWorkerSetup(t, ln.Addr().String(), 1)
+	r := run(t, bin("venus-worker"), "daemon", "-c", w.cfg)
+	if r.code == 0 || !strings.Contains(r.stderr, "mock proofs, which must never reach a real chain") ||
+		!strings.Contains(r.stderr, `it reports "venus-sector-manager 0.4.0 (proofs: ffi)"`) {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if len(g.Sectors(false))+len(g.Sectors(true)) != 0 {
+		t.Error("the worker allocated a sector from a real manager")
+	}
 }

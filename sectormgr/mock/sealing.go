@@ -9,6 +9,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/version"
 )
 
 // AllocateSector numbers sectors 1, 2, 3, … for the mock's miner; empty filter lists allow
@@ -129,4 +130,9 @@ func (m *Mock) AllocateSanpUpSector(ctx context.Context, spec api.AllocateSnapUp
 func (m *Mock) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api.SnapUpOnChainInfo) (api.SubmitSnapUpProofResp, error) {
 	log.Debugw("SubmitSnapUpProof", "sector", api.FormatSectorID(sid), "access", info.AccessInstance)
 	return api.SubmitSnapUpProofResp{Res: api.SubmitAccepted}, nil
+}
+
+// Version names this build and says its chain is mocked, so workers with mock proofs accept it.
+func (m *Mock) Version(ctx context.Context) (string, error) {
+	return "venus-sector-manager " + version.String() + " " + api.MockChainTag, nil
 }

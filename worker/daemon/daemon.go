@@ -71,6 +71,9 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := checkProofsAgainst(ctx, d.rpc, addr.Endpoint()); err != nil {
+		return err
+	}
 	attached, err := d.openAttached(ctx)
 	if err != nil {
 		return err
@@ -110,6 +113,25 @@ func workerInfo(name string, localIP net.IP, listen net.Addr) api.WorkerInfo {
 	}
 	port := listen.(*net.TCPAddr).Port
 	return api.WorkerInfo{Name: name, Dest: net.JoinHostPort(localIP.String(), strconv.Itoa(port)), Version: version.String()}
+}
+
+// checkProofsAgainst enforces the safety rule of mock proofs: they may only ever reach a manager
+// whose chain is mocked. A manager that cannot say (the original has no Version) is not a mock.
+func checkProofsAgainst(ctx context.Context, rpc *api.ManagerClient, endpoint string) error {
+	if version.ProofsBackend != "mock" {
+		return nil
+	}
+	v, err := rpc.Version(ctx)
+	if err == nil && api.IsMockManager(v) {
+		return nil
+	}
+	why := fmt.Sprintf("it reports %q", v)
+	if err != nil {
+		why = fmt.Sprintf("it cannot tell its chain (Venus.Version: %v)", err)
+	}
+	return fmt.Errorf("this venus-worker is a default build with mock proofs, which must never reach a real chain, "+
+		"and the sector manager at %s is not a mock: %s; build the worker with `make ffi` to seal for real, "+
+		"or point sector_manager.rpc_client.addr at `venus-sector-manager mock`", endpoint, why)
 }
 
 // openAttached opens the persist stores and checks that the manager knows each of them.

@@ -43,7 +43,7 @@ func checkClientMatchesAPI(t *testing.T, client any, iface any) {
 }
 
 func TestManagerClientMatchesManagerAPI(t *testing.T) {
-	checkClientMatchesAPI(t, (*api.ManagerClient)(nil), (*api.ManagerAPI)(nil))
+	checkClientMatchesAPI(t, (*api.ManagerClient)(nil), (*api.ServedManagerAPI)(nil))
 }
 
 func TestWorkerAdminClientMatchesWorkerAdminAPI(t *testing.T) {
@@ -72,4 +72,5 @@ func TestWireMethodNames(t *testing.T) {
 	}
 	check((*api.ManagerAPI)(nil), wantManager)
 	check((*api.WorkerAdminAPI)(nil), wantWorker)
+	check((*api.AuthAPI)(nil), []string{"AuthVerify"})
 }

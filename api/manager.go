@@ -79,45 +79,62 @@ type SealerCliAPI interface {
 	WorkerAdminResume(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)
 }
 
-// ManagerAPI is everything venus-sector-manager serves under Venus at /rpc/v0.
+// ManagerAPI is what a manager implementation (the mock, the daemon) serves under Venus at /rpc/v0;
+// the server adds AuthAPI.
 type ManagerAPI interface {
 	SealerAPI
 	SealerCliAPI
 }
 
-// ManagerClient is a go-jsonrpc client of ManagerAPI: one func field per method, same signatures.
-// A test checks that the two never drift apart.
-type ManagerClient struct {
-	AllocateSector       func(ctx context.Context, spec AllocateSectorSpec) (*AllocatedSector, error)
-	AcquireDeals         func(ctx context.Context, sid abi.SectorID, spec AcquireDealsSpec) (Deals, error)
-	AssignTicket         func(ctx context.Context, sid abi.SectorID) (Ticket, error)
-	SubmitPreCommit      func(ctx context.Context, sector AllocatedSector, info PreCommitOnChainInfo, hardReset bool) (SubmitPreCommitResp, error)
-	PollPreCommitState   func(ctx context.Context, sid abi.SectorID) (PollPreCommitStateResp, error)
-	SubmitPersisted      func(ctx context.Context, sid abi.SectorID, instance string) (bool, error)
-	WaitSeed             func(ctx context.Context, sid abi.SectorID) (WaitSeedResp, error)
-	SubmitProof          func(ctx context.Context, sid abi.SectorID, info ProofOnChainInfo, hardReset bool) (SubmitProofResp, error)
-	PollProofState       func(ctx context.Context, sid abi.SectorID) (PollProofStateResp, error)
-	ReportState          func(ctx context.Context, sid abi.SectorID, req ReportStateReq) error
-	ReportFinalized      func(ctx context.Context, sid abi.SectorID) error
-	ReportAborted        func(ctx context.Context, sid abi.SectorID, reason string) error
-	AllocateSanpUpSector func(ctx context.Context, spec AllocateSnapUpSpec) (*AllocatedSnapUpSector, error)
-	SubmitSnapUpProof    func(ctx context.Context, sid abi.SectorID, info SnapUpOnChainInfo) (SubmitSnapUpProofResp, error)
-	WorkerPing           func(ctx context.Context, winfo WorkerInfo) error
-	StoreReserveSpace    func(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)
-	StoreBasicInfo       func(ctx context.Context, instanceName string) (*StoreBasicInfo, error)
-	Version              func(ctx context.Context) (string, error)
+// AuthAPI is Lotus's AuthVerify, answered by the manager's server (sectormgr/server) from its
+// secret: a worker asks it about the tokens its admin API receives. A manager without auth (the
+// mock without --home) answers it with an error.
+type AuthAPI interface {
+	AuthVerify(ctx context.Context, token string) ([]Permission, error)
+}
 
-	ListSectors          func(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error)
-	FindSector           func(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)
-	RestoreSector        func(ctx context.Context, sid abi.SectorID, forced bool) error
-	SectorHistory        func(ctx context.Context, sid abi.SectorID) ([]SectorHistoryEntry, error)
-	WorkerGetPingInfo    func(ctx context.Context, name string) (*WorkerPingInfo, error)
-	WorkerPingInfoList   func(ctx context.Context) ([]WorkerPingInfo, error)
-	WorkerPingInfoRemove func(ctx context.Context, name string) error
-	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)
-	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)
-	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)
-	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)
+// ServedManagerAPI is everything venus-sector-manager serves under Venus at /rpc/v0.
+type ServedManagerAPI interface {
+	ManagerAPI
+	AuthAPI
+}
+
+// ManagerClient is a go-jsonrpc client of ServedManagerAPI: one func field per method, same
+// signatures; a test checks that the two never drift apart. The perm tag of a field is the
+// permission its method needs (PermissionedManagerAPI).
+type ManagerClient struct {
+	AllocateSector       func(ctx context.Context, spec AllocateSectorSpec) (*AllocatedSector, error)                                              `perm:"write"`
+	AcquireDeals         func(ctx context.Context, sid abi.SectorID, spec AcquireDealsSpec) (Deals, error)                                         `perm:"write"`
+	AssignTicket         func(ctx context.Context, sid abi.SectorID) (Ticket, error)                                                               `perm:"write"`
+	SubmitPreCommit      func(ctx context.Context, sector AllocatedSector, info PreCommitOnChainInfo, hardReset bool) (SubmitPreCommitResp, error) `perm:"write"`
+	PollPreCommitState   func(ctx context.Context, sid abi.SectorID) (PollPreCommitStateResp, error)                                               `perm:"write"`
+	SubmitPersisted      func(ctx context.Context, sid abi.SectorID, instance string) (bool, error)                                                `perm:"write"`
+	WaitSeed             func(ctx context.Context, sid abi.SectorID) (WaitSeedResp, error)                                                         `perm:"write"`
+	SubmitProof          func(ctx context.Context, sid abi.SectorID, info ProofOnChainInfo, hardReset bool) (SubmitProofResp, error)               `perm:"write"`
+	PollProofState       func(ctx context.Context, sid abi.SectorID) (PollProofStateResp, error)                                                   `perm:"write"`
+	ReportState          func(ctx context.Context, sid abi.SectorID, req ReportStateReq) error                                                     `perm:"write"`
+	ReportFinalized      func(ctx context.Context, sid abi.SectorID) error                                                                         `perm:"write"`
+	ReportAborted        func(ctx context.Context, sid abi.SectorID, reason string) error                                                          `perm:"write"`
+	AllocateSanpUpSector func(ctx context.Context, spec AllocateSnapUpSpec) (*AllocatedSnapUpSector, error)                                        `perm:"write"`
+	SubmitSnapUpProof    func(ctx context.Context, sid abi.SectorID, info SnapUpOnChainInfo) (SubmitSnapUpProofResp, error)                        `perm:"write"`
+	WorkerPing           func(ctx context.Context, winfo WorkerInfo) error                                                                         `perm:"write"`
+	StoreReserveSpace    func(ctx context.Context, sid abi.SectorID, size uint64, candidates []string) (*StoreBasicInfo, error)                    `perm:"write"`
+	StoreBasicInfo       func(ctx context.Context, instanceName string) (*StoreBasicInfo, error)                                                   `perm:"write"`
+	Version              func(ctx context.Context) (string, error)                                                                                 `perm:"write"`
+
+	ListSectors          func(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error) `perm:"read"`
+	FindSector           func(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)      `perm:"read"`
+	RestoreSector        func(ctx context.Context, sid abi.SectorID, forced bool) error                               `perm:"admin"`
+	SectorHistory        func(ctx context.Context, sid abi.SectorID) ([]SectorHistoryEntry, error)                    `perm:"read"`
+	WorkerGetPingInfo    func(ctx context.Context, name string) (*WorkerPingInfo, error)                              `perm:"read"`
+	WorkerPingInfoList   func(ctx context.Context) ([]WorkerPingInfo, error)                                          `perm:"read"`
+	WorkerPingInfoRemove func(ctx context.Context, name string) error                                                 `perm:"admin"`
+	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)                                     `perm:"read"`
+	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)                         `perm:"read"`
+	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)                         `perm:"admin"`
+	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)          `perm:"admin"`
+
+	AuthVerify func(ctx context.Context, token string) ([]Permission, error) `perm:"read"`
 }
 
 // CallTimeout bounds every client call, so a hung peer turns into a temporary error, not a stuck thread.
@@ -128,9 +145,21 @@ const CallTimeout = 60 * time.Second
 func NewManagerClient(ctx context.Context, endpoint string, header http.Header) (*ManagerClient, jsonrpc.ClientCloser, error) {
 	var c ManagerClient
 	closer, err := jsonrpc.NewMergeClient(ctx, endpoint, ManagerNamespace, []interface{}{&c}, header,
-		jsonrpc.WithHTTPClient(&http.Client{Timeout: CallTimeout}), jsonrpc.WithTimeout(CallTimeout))
+		jsonrpc.WithHTTPClient(&http.Client{Transport: managerTransport(), Timeout: CallTimeout}), jsonrpc.WithTimeout(CallTimeout))
 	if err != nil {
 		return nil, nil, err
 	}
 	return &c, closer, nil
+}
+
+// managerIdleConns is how many idle connections a client keeps to its manager: one per sealing
+// thread that may call at once. net/http keeps 2 by default, so a worker with more threads than
+// that opened (and left in TIME_WAIT) a new TCP connection for most calls.
+const managerIdleConns = 1024
+
+func managerTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = managerIdleConns
+	t.MaxIdleConnsPerHost = managerIdleConns
+	return t
 }

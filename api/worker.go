@@ -17,13 +17,14 @@ type WorkerAdminAPI interface {
 	WorkerRemoveEnv(ctx context.Context, name string) error
 }
 
-// WorkerAdminClient is a go-jsonrpc client of WorkerAdminAPI.
+// WorkerAdminClient is a go-jsonrpc client of WorkerAdminAPI. The perm tag of a field is the
+// permission its method needs on a worker that has a token (WorkerAdminPerm).
 type WorkerAdminClient struct {
-	WorkerList      func(ctx context.Context) ([]WorkerThreadInfo, error)
-	WorkerPause     func(ctx context.Context, index uint64) (bool, error)
-	WorkerResume    func(ctx context.Context, index uint64, setTo *string) (bool, error)
-	WorkerSetEnv    func(ctx context.Context, name string, value string) error
-	WorkerRemoveEnv func(ctx context.Context, name string) error
+	WorkerList      func(ctx context.Context) ([]WorkerThreadInfo, error)                `perm:"read"`
+	WorkerPause     func(ctx context.Context, index uint64) (bool, error)                `perm:"admin"`
+	WorkerResume    func(ctx context.Context, index uint64, setTo *string) (bool, error) `perm:"admin"`
+	WorkerSetEnv    func(ctx context.Context, name string, value string) error           `perm:"admin"`
+	WorkerRemoveEnv func(ctx context.Context, name string) error                         `perm:"admin"`
 }
 
 // NewWorkerAdminClient talks to a worker's admin API at http://<dest>/, as the original manager does.

@@ -7,10 +7,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// managerHomes maps the address of a manager process started with --home to its home: such a
+// manager requires tokens, and util finds the admin token in the home (--home <home> util ...).
+var managerHomes sync.Map
 
 // managerProc is a running `venus-sector-manager mock` process.
 type managerProc struct {
@@ -26,6 +31,13 @@ func startManagerProc(t *testing.T, addr string, args ...string) *managerProc {
 		t.Fatal(err)
 	}
 	all := append(args, "mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", addr)
+	for i, a := range args {
+		if a == "--home" && i+1 < len(args) {
+			managerHomes.Store(addr, args[i+1])
+			// The workers of these tests have no token.
+			all = append(all, "--allow-workers-without-token")
+		}
+	}
 	cmd := exec.Command(bin("venus-sector-manager"), all...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -41,7 +53,7 @@ func startManagerProc(t *testing.T, addr string, args ...string) *managerProc {
 		}
 	})
 	waitFor(t, "manager listening", 30*time.Second, func() bool {
-		return run(t, bin("venus-sector-manager"), "util", "--listen", addr, "worker", "list").code == 0
+		return util(t, addr, "worker", "list").code == 0
 	})
 	return p
 }
@@ -57,7 +69,11 @@ func (p *managerProc) signal(s syscall.Signal) {
 
 func util(t *testing.T, addr string, args ...string) result {
 	t.Helper()
-	return run(t, bin("venus-sector-manager"), append([]string{"util", "--listen", addr}, args...)...)
+	all := append([]string{"util", "--listen", addr}, args...)
+	if home, ok := managerHomes.Load(addr); ok {
+		all = append([]string{"--home", home.(string)}, all...)
+	}
+	return run(t, bin("venus-sector-manager"), all...)
 }
 
 // TestSeedWalkthrough follows the user's document (seed/10.venus-worker-task-management): the

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/version"
 )
 
 var log = logging.Logger("cmd")
@@ -30,8 +31,9 @@ const (
 // App builds the venus-sector-manager command tree.
 func App() *cli.App {
 	return &cli.App{
-		Name:  "venus-sector-manager",
-		Usage: "manage sealing sectors and the workers that seal them",
+		Name:    "venus-sector-manager",
+		Usage:   "manage sealing sectors and the workers that seal them",
+		Version: version.String(),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flagHome, Value: "~/.venus-sector-manager", Usage: "home directory of the manager"},
 			&cli.StringFlag{Name: flagNet, Value: "mainnet", Usage: "network parameters: " + strings.Join(Networks, ", ")},
@@ -40,6 +42,7 @@ func App() *cli.App {
 		Commands: []*cli.Command{
 			mockCommand(),
 			utilCommand(),
+			authCommand(),
 		},
 		// Errors are printed once, by run; without this cli would print some and call os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -27,9 +27,15 @@ func mockCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "miner", Required: true, Usage: "actor id of the mocked miner, e.g. 10000"},
 			&cli.StringFlag{Name: "sector-size", Required: true, Usage: "sector size: 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"},
 			&cli.StringFlag{Name: "listen", Value: server.DefaultListen, Usage: "address of the rpc server"},
+			&cli.Uint64Flag{Name: "max-sectors", Usage: "allocate no sector number above N, so sealing runs down and stops (tests, soaks; default 0: no limit)"},
+			&cli.StringFlag{Name: "pieces-dir", Usage: "hand out deals: every regular file in this directory is a deal payload " +
+				"(deal ids 1, 2, … in file name order), served to workers at /piecestore/<piece cid> (default: no deals, every sector is CC)"},
 			&cli.DurationFlag{Name: "seed-delay", Usage: "make every sector wait this long for its seed, as a chain does (e.g. 10s; default: no wait)"},
 			&cli.StringFlag{Name: flagHome, Usage: "keep sector states, numbers and the worker registry in <home>/meta, " +
-				"so a restart loses nothing (default: in memory; the root --home counts only when given)"},
+				"so a restart loses nothing, and require tokens (secret <home>/jwt-secret, admin token <home>/token) " +
+				"(default: in memory, no auth; the root --home counts only when given)"},
+			&cli.BoolFlag{Name: flagAllowWorkersWithoutToken, Usage: "with --home: accept the workers' sealing calls (Venus.*, write) " +
+				"without a token, for workers that have none yet"},
 		},
 		Action: runMock,
 	}
@@ -50,9 +56,19 @@ func runMock(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	authOpts, ownToken, err := managerAuth(c, home)
+	if err != nil {
+		return err
+	}
 	var opts []mock.Option
 	if d := c.Duration("seed-delay"); d > 0 {
 		opts = append(opts, mock.WithSeedDelay(d))
+	}
+	if n := c.Uint64("max-sectors"); n > 0 {
+		opts = append(opts, mock.WithMaxSectors(n))
+	}
+	if dir := c.String("pieces-dir"); dir != "" {
+		opts = append(opts, mock.WithPiecesDir(dir))
 	}
 	if home != "" {
 		db, err := statedb.OpenHome(home)
@@ -68,8 +84,12 @@ func runMock(c *cli.Context) error {
 
 	impl, err := mock.New(abi.ActorID(miner), size, opts...)
 	if err != nil {
+		if dir := c.String("pieces-dir"); dir != "" {
+			return fmt.Errorf("invalid --pieces-dir %s: %w", dir, err)
+		}
 		return err
 	}
+	impl.SetWorkerToken(ownToken)
 	ln, err := server.Listen(c.String("listen"))
 	if err != nil {
 		return err
@@ -78,7 +98,7 @@ func runMock(c *cli.Context) error {
 		"proof-type", impl.ProofType(), "addr", ln.Addr().String())
 	onListening(ln.Addr())
 
-	err = server.Serve(c.Context, ln, server.New(impl))
+	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()))...))
 	log.Info("stop application")
 	return err
 }

@@ -31,12 +31,27 @@ func TestMain(m *testing.M) {
 
 func newClient(t *testing.T, addr string) *api.ManagerClient {
 	t.Helper()
-	c, closer, err := api.NewManagerClient(context.Background(), "http://"+addr+api.ManagerRPCPath, nil)
+	return newTokenClient(t, addr, "")
+}
+
+func newTokenClient(t *testing.T, addr, token string) *api.ManagerClient {
+	t.Helper()
+	c, closer, err := api.NewManagerClient(context.Background(), "http://"+addr+api.ManagerRPCPath, api.AuthHeader(token))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(closer)
 	return c
+}
+
+// homeClient is a client with the admin token a mock with --home home wrote.
+func homeClient(t *testing.T, addr, home string) *api.ManagerClient {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(home, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTokenClient(t, addr, string(token))
 }
 
 func allocateOne(t *testing.T, c *api.ManagerClient) abi.SectorNumber {
@@ -55,7 +70,7 @@ func TestMockHomeFlags(t *testing.T) {
 
 	// mock --home ~/… keeps the state there…
 	addr, stop := startMock(t, append(mockArgs, "--home", "~/vsm")...)
-	c := newClient(t, addr)
+	c := homeClient(t, addr, filepath.Join(userHome, "vsm"))
 	allocateOne(t, c)
 	allocateOne(t, c)
 	if code := stop(); code != 0 {
@@ -66,7 +81,7 @@ func TestMockHomeFlags(t *testing.T) {
 	}
 	// …and so does the root --home, given before the command.
 	addr, stop = startMock(t, append([]string{"--home", filepath.Join(userHome, "vsm")}, mockArgs...)...)
-	if n := allocateOne(t, newClient(t, addr)); n != 3 {
+	if n := allocateOne(t, homeClient(t, addr, filepath.Join(userHome, "vsm"))); n != 3 {
 		t.Fatalf("first number after restart = %d, want 3", n)
 	}
 	stop()
@@ -139,7 +154,7 @@ func TestMockSurvivesSIGKILL(t *testing.T) {
 	home := t.TempDir()
 	ctx := context.Background()
 	proc, addr := startMockProcess(t, home)
-	c := newClient(t, addr)
+	c := homeClient(t, addr, home)
 
 	first := abi.SectorID{Miner: 10000, Number: allocateOne(t, c)}
 	finished := abi.SectorID{Miner: 10000, Number: allocateOne(t, c)}
@@ -188,7 +203,7 @@ func TestMockSurvivesSIGKILL(t *testing.T) {
 	_ = proc.Wait()
 
 	_, addr = startMockProcess(t, home)
-	c = newClient(t, addr)
+	c = homeClient(t, addr, home)
 	seen := map[abi.SectorNumber]bool{first.Number: true, finished.Number: true}
 	var highest abi.SectorNumber
 	for _, a := range acked {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/auth"
 )
 
 // now is the CLI's clock (tests replace it).
@@ -34,6 +35,8 @@ func utilCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flagListen, Value: fmt.Sprintf(":%d", api.DefaultManagerPort),
 				Usage: "address of the manager's rpc server (host:port; an empty or 0.0.0.0 host means 127.0.0.1)"},
+			&cli.StringFlag{Name: flagToken, Usage: "token for a manager with auth (default: $" + auth.TokenEnv +
+				", else the token file of the root --home, e.g. venus-sector-manager --home <home> util ...)"},
 		},
 		Subcommands: []*cli.Command{
 			utilWorkerCommand(),
@@ -59,6 +62,8 @@ func managerAddr(listen string) (string, error) {
 type manager struct {
 	*api.ManagerClient
 	addr string
+	// tokenSource names where the token came from ("" when none was found).
+	tokenSource string
 }
 
 // withManager runs fn with a client of util --listen (HTTP POST to /rpc/v0; nothing is sent until
@@ -68,12 +73,16 @@ func withManager(c *cli.Context, fn func(m *manager) error) error {
 	if err != nil {
 		return err
 	}
-	client, closer, err := api.NewManagerClient(c.Context, "http://"+addr+api.ManagerRPCPath, nil)
+	token, source, err := utilToken(c)
+	if err != nil {
+		return err
+	}
+	client, closer, err := api.NewManagerClient(c.Context, "http://"+addr+api.ManagerRPCPath, api.AuthHeader(token))
 	if err != nil {
 		return fmt.Errorf("venus-sector-manager client for %s: %w", addr, err)
 	}
 	defer closer()
-	return fn(&manager{ManagerClient: client, addr: addr})
+	return fn(&manager{ManagerClient: client, addr: addr, tokenSource: source})
 }
 
 // explain turns the error of a call into one line an operator can act on: the manager is not
@@ -81,6 +90,9 @@ func withManager(c *cli.Context, fn func(m *manager) error) error {
 func (m *manager) explain(method string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if api.IsPermissionDenied(err) {
+		return fmt.Errorf("rpc %s: %s (%s)", method, rpcErrMessage(err), m.tokenHint())
 	}
 	var rpcErr *jsonrpc.JSONRPCError
 	if errors.As(err, &rpcErr) {
@@ -103,6 +115,26 @@ func (m *manager) explain(method string, err error) error {
 		return fmt.Errorf("cannot reach venus-sector-manager at %s (%v): start it (venus-sector-manager mock or daemon run) or point util --listen at it", m.addr, cause)
 	}
 	return fmt.Errorf("rpc %s to venus-sector-manager at %s: %w", method, m.addr, err)
+}
+
+func rpcErrMessage(err error) string {
+	var rpcErr *jsonrpc.JSONRPCError
+	if errors.As(err, &rpcErr) {
+		return rpcErr.Message
+	}
+	var coded *api.CodedError
+	if errors.As(err, &coded) {
+		return coded.Message
+	}
+	return err.Error()
+}
+
+// tokenHint says which token the refused call carried and how to pass another.
+func (m *manager) tokenHint() string {
+	if m.tokenSource == "" {
+		return "no token was sent: pass --token, set " + auth.TokenEnv + ", or name the manager's home: venus-sector-manager --home <home> util ..."
+	}
+	return "token from " + m.tokenSource + "; create one with the permission needed: venus-sector-manager --home <home> auth create-token --perm <read|write|admin>"
 }
 
 // needArgs prints the command's help when fewer than n arguments are given; the original

@@ -314,7 +314,12 @@ func utilSectorsAbort(c *cli.Context) error {
 		return err
 	}
 	return withManager(c, func(m *manager) error {
-		err := m.ReportAborted(c.Context, sid, "aborted via CLI")
+		// The manager acknowledges a repeated abort (a worker retrying a lost reply), so whether
+		// there is anything to abort is asked first.
+		_, err := m.FindSector(c.Context, api.WorkerOnline, sid)
+		if err == nil {
+			err = m.ReportAborted(c.Context, sid, "aborted via CLI")
+		}
 		if api.IsSectorStateNotFound(err) {
 			return fmt.Errorf("sector %s is not online (finalized, aborted or never allocated): nothing to abort", api.FormatSectorID(sid))
 		}

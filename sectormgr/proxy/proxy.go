@@ -30,6 +30,7 @@ type Registry interface {
 type Proxy struct {
 	workers Registry
 	timeout time.Duration
+	token   string
 }
 
 // New returns a proxy that resolves names through workers.
@@ -41,6 +42,14 @@ func New(workers Registry) *Proxy {
 func (p *Proxy) WithTimeout(d time.Duration) *Proxy {
 	cp := *p
 	cp.timeout = d
+	return &cp
+}
+
+// WithToken returns a copy of p that sends token (Authorization: Bearer) with every call: the
+// manager's own admin token, which a worker with auth verifies with the manager.
+func (p *Proxy) WithToken(token string) *Proxy {
+	cp := *p
+	cp.token = token
 	return &cp
 }
 
@@ -82,7 +91,7 @@ func call[T any](ctx context.Context, p *Proxy, worker, method string, fn func(c
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	client, closer, err := api.NewWorkerAdminClient(ctx, dest, nil)
+	client, closer, err := api.NewWorkerAdminClient(ctx, dest, api.AuthHeader(p.token))
 	if err != nil {
 		return zero, fmt.Errorf("worker %q at %s: %w", worker, dest, err)
 	}

@@ -32,6 +32,8 @@ const ShutdownTimeout = 10 * time.Second
 type options struct {
 	maxRequestSize int64
 	extra          map[string]http.Handler
+	verify         func(ctx context.Context, token string) ([]api.Permission, error)
+	defaultPerms   []api.Permission
 }
 
 // Option changes how New builds the handler.
@@ -47,7 +49,36 @@ func WithHandler(pattern string, h http.Handler) Option {
 	return func(o *options) { o.extra[pattern] = h }
 }
 
-// New builds the manager's HTTP handler around impl.
+// WithAuth makes the server require tokens: verify returns a token's permissions (and answers
+// Venus.AuthVerify), and a call without a token has defaultPerms (none unless given; write lets
+// workers without a token seal, for a cluster that is moving to auth). Without this option the
+// server is open: every caller may call every method, and Venus.AuthVerify answers an error.
+func WithAuth(verify func(ctx context.Context, token string) ([]api.Permission, error), defaultPerms ...api.Permission) Option {
+	return func(o *options) {
+		o.verify = verify
+		o.defaultPerms = defaultPerms
+	}
+}
+
+// ErrNoAuth is what an open manager answers to Venus.AuthVerify.
+var ErrNoAuth = errors.New("this venus-sector-manager runs without auth (a mock without --home), so it has no secret to verify tokens with: " +
+	"remove the token from the caller (sector_manager.rpc_client.token of a worker), or start the manager with --home")
+
+// served is what the server registers: the implementation's methods and the server's AuthVerify.
+type served struct {
+	api.ManagerAPI
+	verify func(ctx context.Context, token string) ([]api.Permission, error)
+}
+
+func (s served) AuthVerify(ctx context.Context, token string) ([]api.Permission, error) {
+	if s.verify == nil {
+		return nil, ErrNoAuth
+	}
+	return s.verify(ctx, token)
+}
+
+// New builds the manager's HTTP handler around impl. Every method checks the caller's permission
+// (api.ManagerPerm); the caller has every permission unless WithAuth is given.
 func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 	o := options{maxRequestSize: DefaultMaxRequestSize, extra: map[string]http.Handler{}}
 	for _, opt := range opts {
@@ -55,12 +86,13 @@ func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 	}
 
 	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(o.maxRequestSize))
-	// go-jsonrpc serves every exported method of what it is given; the wrapper narrows that to
-	// the API, so helpers of an implementation (the mock's accessors) never reach the wire.
-	rpc.Register(api.ManagerNamespace, struct{ api.ManagerAPI }{impl})
+	// go-jsonrpc serves every exported method of what it is given; the permissioned struct
+	// narrows that to the API, so helpers of an implementation (the mock's accessors) never reach
+	// the wire.
+	rpc.Register(api.ManagerNamespace, api.PermissionedManagerAPI(served{ManagerAPI: impl, verify: o.verify}))
 
 	mux := http.NewServeMux()
-	mux.Handle(api.ManagerRPCPath, rpc)
+	mux.Handle(api.ManagerRPCPath, &api.AuthHandler{Verify: o.verify, Default: o.defaultPerms, Next: rpc})
 	mountPprof(mux)
 	for pattern, h := range o.extra {
 		mux.Handle(pattern, h)

@@ -6,6 +6,7 @@ package stateapi
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -24,13 +25,23 @@ var log = logging.Logger("state")
 type API struct {
 	sectors *sectors.Store
 	workers *registry.Registry
-	proxy   *proxy.Proxy
+	proxyP  atomic.Pointer[proxy.Proxy]
 }
 
 // New builds the API over a sector store and a worker registry; the proxy resolves names in it.
 func New(s *sectors.Store, w *registry.Registry) *API {
-	return &API{sectors: s, workers: w, proxy: proxy.New(w)}
+	a := &API{sectors: s, workers: w}
+	a.proxyP.Store(proxy.New(w))
+	return a
 }
+
+// SetWorkerToken makes the worker admin proxy send token (the manager's own admin token) with
+// every call, so workers with auth accept the manager's util worker calls.
+func (a *API) SetWorkerToken(token string) {
+	a.proxyP.Store(a.proxy().WithToken(token))
+}
+
+func (a *API) proxy() *proxy.Proxy { return a.proxyP.Load() }
 
 // ReportState keeps the report as the sector's latest state and appends it to its history.
 func (a *API) ReportState(ctx context.Context, sid abi.SectorID, req api.ReportStateReq) error {
@@ -108,24 +119,24 @@ func (a *API) WorkerPingInfoRemove(ctx context.Context, name string) error {
 
 // WorkerResolveDest says where the proxy would reach worker.
 func (a *API) WorkerResolveDest(ctx context.Context, worker string) (string, error) {
-	return a.proxy.ResolveDest(worker)
+	return a.proxy().ResolveDest(worker)
 }
 
 // WorkerAdminList lists the worker's sealing threads.
 func (a *API) WorkerAdminList(ctx context.Context, worker string) ([]api.WorkerThreadInfo, error) {
-	return a.proxy.List(ctx, worker)
+	return a.proxy().List(ctx, worker)
 }
 
 // WorkerAdminPause pauses one of the worker's sealing threads.
 func (a *API) WorkerAdminPause(ctx context.Context, worker string, index uint64) (bool, error) {
-	ok, err := a.proxy.Pause(ctx, worker, index)
+	ok, err := a.proxy().Pause(ctx, worker, index)
 	log.Infow("WorkerAdminPause", "worker", worker, "index", index, "ok", ok, "err", err)
 	return ok, err
 }
 
 // WorkerAdminResume resumes one of the worker's sealing threads, in setTo if it is not null.
 func (a *API) WorkerAdminResume(ctx context.Context, worker string, index uint64, setTo *string) (bool, error) {
-	ok, err := a.proxy.Resume(ctx, worker, index, setTo)
+	ok, err := a.proxy().Resume(ctx, worker, index, setTo)
 	log.Infow("WorkerAdminResume", "worker", worker, "index", index, "state", setTo, "ok", ok, "err", err)
 	return ok, err
 }

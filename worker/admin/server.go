@@ -28,24 +28,44 @@ type handler struct {
 	threads Threads
 }
 
-// NewHandler serves VenusWorker on every path: the original manager posts to http://<dest>/.
+// NewHandler serves VenusWorker on every path (the original manager posts to http://<dest>/),
+// open to every caller: a worker without a token.
 func NewHandler(threads Threads) http.Handler {
-	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(MaxRequestSize))
-	rpc.Register(api.WorkerNamespace, &handler{threads: threads})
-	return rpc
+	return NewHandlerWithAuth(threads, nil)
 }
 
-func (h *handler) WorkerList(context.Context) ([]api.WorkerThreadInfo, error) {
+// NewHandlerWithAuth serves VenusWorker to the callers whose token verify accepts (a worker with
+// a token; verify nil: open): WorkerList needs read, the others admin (api.WorkerAdminPerm).
+func NewHandlerWithAuth(threads Threads, verify func(ctx context.Context, token string) ([]api.Permission, error)) http.Handler {
+	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(MaxRequestSize))
+	rpc.Register(api.WorkerNamespace, &handler{threads: threads})
+	return &api.AuthHandler{Verify: verify, Next: rpc}
+}
+
+func checkPerm(ctx context.Context, method string) error {
+	return api.CheckPerm(ctx, method, api.WorkerAdminPerm(method))
+}
+
+func (h *handler) WorkerList(ctx context.Context) ([]api.WorkerThreadInfo, error) {
+	if err := checkPerm(ctx, "WorkerList"); err != nil {
+		return nil, err
+	}
 	return h.threads.List(), nil
 }
 
-func (h *handler) WorkerPause(_ context.Context, index uint64) (bool, error) {
+func (h *handler) WorkerPause(ctx context.Context, index uint64) (bool, error) {
+	if err := checkPerm(ctx, "WorkerPause"); err != nil {
+		return false, err
+	}
 	return h.threads.Pause(index)
 }
 
 // WorkerResume takes [index] or [index, state|null]: the original accepts the trailing parameter
 // omitted, which a fixed Go signature cannot.
-func (h *handler) WorkerResume(_ context.Context, params jsonrpc.RawParams) (bool, error) {
+func (h *handler) WorkerResume(ctx context.Context, params jsonrpc.RawParams) (bool, error) {
+	if err := checkPerm(ctx, "WorkerResume"); err != nil {
+		return false, err
+	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(params, &raw); err != nil || len(raw) < 1 || len(raw) > 2 {
 		return false, api.InvalidParams("WorkerResume takes [index, state|null]")
@@ -63,7 +83,10 @@ func (h *handler) WorkerResume(_ context.Context, params jsonrpc.RawParams) (boo
 	return h.threads.Resume(index, setTo)
 }
 
-func (h *handler) WorkerSetEnv(_ context.Context, name, value string) error {
+func (h *handler) WorkerSetEnv(ctx context.Context, name, value string) error {
+	if err := checkPerm(ctx, "WorkerSetEnv"); err != nil {
+		return err
+	}
 	if !validEnvName(name) || strings.ContainsRune(value, 0) {
 		return api.InvalidParams("invalid environment variable name or value")
 	}
@@ -73,7 +96,10 @@ func (h *handler) WorkerSetEnv(_ context.Context, name, value string) error {
 	return nil
 }
 
-func (h *handler) WorkerRemoveEnv(_ context.Context, name string) error {
+func (h *handler) WorkerRemoveEnv(ctx context.Context, name string) error {
+	if err := checkPerm(ctx, "WorkerRemoveEnv"); err != nil {
+		return err
+	}
 	if !validEnvName(name) {
 		return api.InvalidParams("invalid environment variable name")
 	}

@@ -115,6 +115,8 @@ func dumpEnvName(pid uint) string { return "DUMP_ERR_RESP_" + strconv.FormatUint
 type adminConn struct {
 	*api.WorkerAdminClient
 	addr string
+	// cfgPath is the config the token came from ("" when it has none).
+	cfgPath string
 }
 
 // callError says plainly when the worker cannot be reached; errors the worker answered keep the
@@ -122,6 +124,13 @@ type adminConn struct {
 func (c adminConn) callError(err error) error {
 	if _, answered := api.ErrorCode(err); !answered {
 		return fmt.Errorf("cannot reach the worker admin api at %s: is `venus-worker daemon` running with this config? (%v)", c.addr, err)
+	}
+	if api.IsPermissionDenied(err) {
+		if c.cfgPath == "" {
+			return fmt.Errorf("rpc error: %w (the config has no %s to send)", err, config.TokenKey)
+		}
+		return fmt.Errorf("rpc error: %w (the token sent is %s of %s; pause, resume and the dump commands need an admin token there, "+
+			"or use `venus-sector-manager util worker` through the manager)", err, config.TokenKey, c.cfgPath)
 	}
 	return fmt.Errorf("rpc error: %w", err)
 }
@@ -153,16 +162,22 @@ func listThreads(cctx *cli.Context) error {
 	return nil
 }
 
-// adminClient reads the config only to find the worker's admin endpoint.
+// adminClient reads the config to find the worker's admin endpoint and the token to send
+// (sector_manager.rpc_client.token, which the daemon also uses).
 func adminClient(cctx *cli.Context) (adminConn, func(), error) {
 	cfg, err := config.Load(cctx.String("config"))
 	if err != nil {
 		return adminConn{}, nil, err
 	}
 	addr := cfg.AdminDialAddr()
-	c, closer, err := api.NewWorkerAdminClient(background(cctx), addr, nil)
+	token := cfg.SectorManager.Token
+	c, closer, err := api.NewWorkerAdminClient(background(cctx), addr, api.AuthHeader(token))
 	if err != nil {
 		return adminConn{}, nil, fmt.Errorf("connect to worker admin api at %s: %w", addr, err)
 	}
-	return adminConn{WorkerAdminClient: c, addr: addr}, func() { closer() }, nil
+	conn := adminConn{WorkerAdminClient: c, addr: addr}
+	if token != "" {
+		conn.cfgPath = cctx.String("config")
+	}
+	return conn, func() { closer() }, nil
 }

@@ -52,6 +52,9 @@ type Worker struct {
 	RPCServerHost string // as written; empty: listen on 0.0.0.0, dial 127.0.0.1
 	RPCServerPort uint16 // 17890 unless written; 0 asks the daemon to pick a free port
 	PingInterval  time.Duration
+	// RPCServerAllowInsecure (rpc_server.allow_insecure, ours) lets a worker without a token serve
+	// its admin api beyond the loopback interface (CheckAdminExposure).
+	RPCServerAllowInsecure bool
 }
 
 // SectorManager is [sector_manager].
@@ -60,6 +63,9 @@ type SectorManager struct {
 	RPCClientHeaders map[string]string // accepted and unused, as in the original
 	PieceToken       string            // empty: no token
 	Addr             ManagerAddr       // RPCClientAddr parsed
+	// Token (rpc_client.token, ours) is sent as "Authorization: Bearer" on every call to the
+	// manager and by `venus-worker worker` to the admin api, which then requires tokens too.
+	Token string
 }
 
 // AttachedStore is a persist store: [remote_store] or one [[attached]].
@@ -148,6 +154,7 @@ func buildWorker(raw rawWorker, p *problems) Worker {
 		RPCServerPort: DefaultAdminPort,
 		PingInterval:  DefaultPingInterval,
 	}
+	w.RPCServerAllowInsecure = raw.RPCServer.AllowInsecure
 	if raw.RPCServer.Port != nil {
 		port := *raw.RPCServer.Port
 		if port < 0 || port > 65535 {
@@ -174,10 +181,14 @@ func buildSectorManager(raw rawSectorManager, p *problems) SectorManager {
 		RPCClientAddr:    deref(raw.RPCClient.Addr),
 		RPCClientHeaders: raw.RPCClient.Headers,
 		PieceToken:       deref(raw.PieceToken),
+		Token:            strings.TrimSpace(deref(raw.RPCClient.Token)),
 	}
 	addr, err := ParseManagerAddr(sm.RPCClientAddr)
 	if err != nil {
 		p.add(err)
+	}
+	if sm.Token != "" && strings.Count(sm.Token, ".") != 2 {
+		p.addf("%s: not a token: want what `venus-sector-manager auth create-token --perm write` prints (three base64 parts joined by dots)", TokenKey)
 	}
 	sm.Addr = addr
 	return sm

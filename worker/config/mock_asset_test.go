@@ -19,7 +19,7 @@ func TestMockAsset(t *testing.T) {
 	if got := cfg.AdminListenAddr(); got != "127.0.0.1:17890" {
 		t.Errorf("AdminListenAddr = %q, want loopback", got)
 	}
-	if cfg.Worker.PingInterval != 30*time.Second {
+	if cfg.Worker.PingInterval != 5*time.Second { // short in the demo config so util worker list shows the worker soon
 		t.Errorf("PingInterval = %s", cfg.Worker.PingInterval)
 	}
 

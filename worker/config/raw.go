@@ -17,8 +17,9 @@ type rawConfig struct {
 type rawWorker struct {
 	Name      *string `toml:"name"`
 	RPCServer struct {
-		Host *string `toml:"host"`
-		Port *int64  `toml:"port"`
+		Host          *string `toml:"host"`
+		Port          *int64  `toml:"port"`
+		AllowInsecure bool    `toml:"allow_insecure"`
 	} `toml:"rpc_server"`
 	PingInterval *string `toml:"ping_interval"`
 }
@@ -27,6 +28,7 @@ type rawSectorManager struct {
 	RPCClient struct {
 		Addr    *string           `toml:"addr"`
 		Headers map[string]string `toml:"headers"`
+		Token   *string           `toml:"token"`
 	} `toml:"rpc_client"`
 	PieceToken *string `toml:"piece_token"`
 }

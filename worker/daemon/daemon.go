@@ -23,6 +23,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/piecestore"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/sealing"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
@@ -46,6 +47,8 @@ type Daemon struct {
 	listener   net.Listener
 	info       api.WorkerInfo
 	log        *zap.SugaredLogger
+	// verifier checks the tokens of admin calls; nil for a worker without a token (open).
+	verifier *admin.Verifier
 }
 
 // New runs the start-up sequence of spec/worker.md §3.1; any error aborts start-up and names
@@ -63,12 +66,18 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 func (d *Daemon) start(ctx context.Context) (err error) {
 	cfg := d.cfg
 	addr := cfg.SectorManager.Addr
-	d.rpc, d.closeRPC, err = api.NewManagerClient(ctx, addr.Endpoint(), nil)
+	if err := cfg.CheckAdminExposure(); err != nil {
+		return err
+	}
+	d.rpc, d.closeRPC, err = api.NewManagerClient(ctx, addr.Endpoint(), api.AuthHeader(cfg.SectorManager.Token))
 	if err != nil {
 		return fmt.Errorf("sector manager client for %s: %w", addr.Endpoint(), err)
 	}
 	localIP, err := localIPToward(addr.DialAddr())
 	if err != nil {
+		return err
+	}
+	if d.verifier, err = checkToken(ctx, d.rpc, cfg); err != nil {
 		return err
 	}
 	if err := checkProofsAgainst(ctx, d.rpc, addr.Endpoint()); err != nil {
@@ -93,6 +102,10 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	d.info = workerInfo(cfg.Worker.Name, localIP, d.listener.Addr())
 	env := &sealing.Env{RPC: d.rpc, Procs: procs, Limits: limit.NewStagePool(cfg.Processors.Limitation),
 		Attached: attached, Instance: d.info.Name, StaticTreeD: static}
+	if cfg.Sealing.EnableDeals {
+		// Only the global [sealing].enable_deals builds the piece store (spec/worker.md §10.2).
+		env.Pieces = piecestore.New(addr.Origin(), cfg.SectorManager.PieceToken)
+	}
 	return d.openThreads(env)
 }
 
@@ -209,7 +222,7 @@ func (d *Daemon) Pool() *sealing.Pool { return d.pool }
 // Run serves until ctx ends, then stops every module and releases the locations.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
-	srv := &http.Server{Handler: admin.NewHandler(d.pool), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: d.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(d.listener) }()
 	d.log.Infow("admin api listening", "addr", d.listener.Addr().String())

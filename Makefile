@@ -31,3 +31,7 @@ clean:
 # crate registry, which only real sealing hosts have; see extern/README.md.
 ffi:
 	GO="$(GO)" BIN="$(BIN)" LDFLAGS="$(LDFLAGS)" bash scripts/ffi.sh
+
+# Benchmark suite (issue 7): writes BENCHMARKS.md and bench/results.txt; about 5 minutes on 2 cores.
+bench:
+	GO="$(GO)" bash scripts/bench.sh

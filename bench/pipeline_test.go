@@ -1,99 +1,39 @@
 // Package bench measures what this project owns around the proofs: the sealing pipeline's own
-// overhead, the manager under many workers, the worker's footprint. Figures are ratios or counts
-// (see BENCHMARKS.md), because these machines are shared and noisy.
+// overhead, the manager under many workers, the worker's footprint, its recovery. Figures are
+// ratios or counts (see BENCHMARKS.md, written by `make bench`), because these machines are
+// shared and noisy.
 package bench
 
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+	"reflect"
+	"sort"
 	"sync"
-	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/filecoin-project/go-state-types/abi"
-	"go.uber.org/zap/zapcore"
-
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/daemon"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/sealing"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
 
-// countingManager is the mock manager that allocates a fixed number of sectors, counts calls and
-// signals when every allocated sector is finalized.
-type countingManager struct {
-	*mock.Mock
-	limit     int64
-	allocated atomic.Int64
-	finalized atomic.Int64
-	calls     atomic.Int64
-	done      chan struct{}
-	once      sync.Once
-}
-
-func (m *countingManager) AllocateSector(ctx context.Context, spec api.AllocateSectorSpec) (*api.AllocatedSector, error) {
-	m.calls.Add(1)
-	if m.allocated.Add(1) > m.limit {
-		return nil, nil
-	}
-	return m.Mock.AllocateSector(ctx, spec)
-}
-
-func (m *countingManager) ReportFinalized(ctx context.Context, sid abi.SectorID) error {
-	m.calls.Add(1)
-	err := m.Mock.ReportFinalized(ctx, sid)
-	if m.finalized.Add(1) == m.limit {
-		m.once.Do(func() { close(m.done) })
-	}
-	return err
-}
-
-func (m *countingManager) ReportState(ctx context.Context, sid abi.SectorID, req api.ReportStateReq) error {
-	m.calls.Add(1)
-	return m.Mock.ReportState(ctx, sid, req)
-}
-
-// rig is a mock manager on loopback and a worker daemon with n sealing threads, in process.
-func startRig(b *testing.B, threads int, sectors int64) (*countingManager, *daemon.Daemon, string) {
+// startRig serves a benchManager on loopback and opens a worker daemon with n sealing threads
+// against it, in process.
+func startRig(b *testing.B, threads int, sectors int64) (*benchManager, *daemon.Daemon) {
 	b.Helper()
-	logging.SetLevel(zapcore.ErrorLevel)
-	m, err := mock.New(10000, 2<<10)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cm := &countingManager{Mock: m, limit: sectors, done: make(chan struct{})}
-	ln, err := server.Listen("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() { defer close(served); server.Serve(ctx, ln, server.New(cm)) }()
-	b.Cleanup(func() { cancel(); <-served })
-
-	dir := b.TempDir()
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "[worker]\nrpc_server.host = \"127.0.0.1\"\nrpc_server.port = 0\nping_interval = \"1h\"\n")
-	fmt.Fprintf(&cfg, "[sector_manager]\nrpc_client.addr = \"http://%s\"\n", ln.Addr())
-	fmt.Fprintf(&cfg, "[sealing]\nseal_interval = \"0s\"\nrecover_interval = \"10ms\"\nrpc_polling_interval = \"10ms\"\n")
-	for i := 0; i < threads; i++ {
-		loc := filepath.Join(dir, fmt.Sprintf("s%d", i))
-		if err := store.SealingInit(loc); err != nil {
-			b.Fatal(err)
-		}
-		fmt.Fprintf(&cfg, "[[sealing_thread]]\nlocation = %q\n", loc)
-	}
-	persist := filepath.Join(dir, "persist")
-	os.MkdirAll(persist, 0o755)
-	fmt.Fprintf(&cfg, "[[attached]]\nname = \"p\"\nlocation = %q\n", persist)
-	c, err := config.Parse([]byte(cfg.String()))
+	quiet(b)
+	m := newBenchManager(b, sectors)
+	addr := serveManager(b, m)
+	c, err := config.Parse([]byte(workerConfig(b, b.TempDir(), addr, threads, fast)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,34 +41,232 @@ func startRig(b *testing.B, threads int, sectors int64) (*countingManager, *daem
 	if err != nil {
 		b.Fatal(err)
 	}
-	return cm, d, dir
+	return m, d
 }
 
 // BenchmarkPipeline measures how many sectors per second the pipeline moves from Empty to
-// Finished when every processor returns at once: what is left is the project's own overhead
-// (manager round trips, fsync'd job records, reports, file persistence of 2KiB sectors).
+// Finished when every processor is the default build's mock (no sleeps): what is left is the
+// project's own overhead (manager round trips, fsync'd job records, reports, file persistence of
+// 2KiB sectors). x_fsync is the time of one sector on one thread in units of one 4KiB fdatasync
+// on the same disk, measured in the same run. cpu_ms/sector is the CPU time (user and system) of
+// the whole process, manager included, per sector: nproc/cpu_ms/sector bounds sectors/s here.
 func BenchmarkPipeline(b *testing.B) {
 	for _, threads := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			sectors := int64(b.N)
-			cm, d, _ := startRig(b, threads, sectors)
+			m, d := startRig(b, threads, sectors)
+			fsync := fsyncLatency(b, b.TempDir(), 100)
 			ctx, cancel := context.WithCancel(context.Background())
 			stopped := make(chan error, 1)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			start := time.Now()
 			go func() { stopped <- d.Run(ctx) }()
 			select {
-			case <-cm.done:
-			case <-time.After(10 * time.Minute):
-				b.Fatalf("only %d of %d sectors finished", cm.finalized.Load(), sectors)
+			case <-m.done:
+			case <-time.After(5 * time.Minute):
+				b.Fatalf("only %d of %d sectors finished", m.finalized.Load(), sectors)
 			}
 			elapsed := time.Since(start)
+			cpu := cpuTime() - cpu0
 			b.StopTimer()
 			cancel()
 			<-stopped
+			b.ReportMetric(ms(cpu)/float64(sectors), "cpu_ms/sector")
+			perSectorThread := elapsed * time.Duration(threads) / time.Duration(sectors)
 			b.ReportMetric(float64(sectors)/elapsed.Seconds(), "sectors/s")
-			b.ReportMetric(float64(elapsed.Milliseconds())*float64(threads)/float64(sectors), "ms/sector/thread")
-			b.ReportMetric(float64(cm.calls.Load())/float64(sectors), "counted-rpcs/sector")
+			b.ReportMetric(ms(perSectorThread), "ms/sector/thread")
+			b.ReportMetric(float64(m.calls.Load())/float64(sectors), "counted-rpcs/sector")
+			b.ReportMetric(ms(fsync), "fsync_ms")
+			b.ReportMetric(float64(perSectorThread)/float64(fsync), "x_fsync")
 		})
 	}
+}
+
+// timer sums the wall time of calls by name.
+type timer struct {
+	mu    sync.Mutex
+	time  map[string]time.Duration
+	count map[string]int64
+}
+
+func newTimer() *timer {
+	return &timer{time: map[string]time.Duration{}, count: map[string]int64{}}
+}
+
+func (t *timer) add(name string, d time.Duration) {
+	t.mu.Lock()
+	t.time[name] += d
+	t.count[name]++
+	t.mu.Unlock()
+}
+
+// timeClient replaces every method of a go-jsonrpc func-field client with one that times it.
+func timeClient(c any, t *timer) {
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() != reflect.Func || f.IsNil() {
+			continue
+		}
+		name, orig := v.Type().Field(i).Name, f.Interface()
+		f.Set(reflect.MakeFunc(f.Type(), func(args []reflect.Value) []reflect.Value {
+			start := time.Now()
+			out := reflect.ValueOf(orig).Call(args)
+			t.add(name, time.Since(start))
+			return out
+		}))
+	}
+}
+
+func timed[I, O any](p processor.Processor[I, O], name string, t *timer) processor.Processor[I, O] {
+	return processor.Func[I, O](func(ctx context.Context, task I) (O, error) {
+		start := time.Now()
+		out, err := p.Process(ctx, task)
+		t.add(name, time.Since(start))
+		return out, err
+	})
+}
+
+// BenchmarkPipelineBreakdown runs the pipeline of BenchmarkPipeline wired by hand, as
+// daemon.New wires it, with every manager call and every processor timed, and the kvstore's
+// commits and the store's fsyncs counted: where a sector's time goes, per sector, in
+// milliseconds of thread time (so with 64 threads they include the waits behind each other).
+// The stand-in processors (tree_d, PC1, PC2, C1, C2 of the default build) are what ffi replaces;
+// pipeline_ms is the rest, the project's own overhead. transfer (copying the sealed file and
+// cache to the persist store) is the worker's own code and stays in it.
+func BenchmarkPipelineBreakdown(b *testing.B) {
+	for _, threads := range []int{1, 64} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			quiet(b)
+			sectors := int64(b.N)
+			m := newBenchManager(b, sectors)
+			addr := serveManager(b, m)
+			cfg, err := config.Parse([]byte(workerConfig(b, b.TempDir(), addr, threads, fast)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			rpcs, procs := newTimer(), newTimer()
+			pool := handWiredPool(b, cfg, rpcs, procs)
+			fsync := fsyncLatency(b, b.TempDir(), 100)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			kv0, sync0 := kvstore.ReadStats(), store.ReadSyncStats()
+			b.ResetTimer()
+			start := time.Now()
+			go func() { defer close(stopped); pool.Run(ctx) }()
+			select {
+			case <-m.done:
+			case <-time.After(5 * time.Minute):
+				b.Fatalf("only %d of %d sectors finished", m.finalized.Load(), sectors)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			kv, syncs := kvstore.ReadStats(), store.ReadSyncStats()
+			cancel()
+			<-stopped
+
+			n := float64(sectors)
+			per := func(d time.Duration) float64 { return ms(d) / n }
+			var stand, reports, calls time.Duration
+			var reportN, callN int64
+			for name, d := range procs.time {
+				if name != "transfer" {
+					stand += d
+				}
+			}
+			for name, d := range rpcs.time {
+				if name == "ReportState" {
+					reports, reportN = d, rpcs.count[name]
+				} else {
+					calls += d
+					callN += rpcs.count[name]
+				}
+			}
+			total := elapsed * time.Duration(threads)
+			commits := kv.CommitTime - kv0.CommitTime
+			transfer := procs.time["transfer"]
+			b.ReportMetric(per(total), "total_ms")
+			b.ReportMetric(per(stand), "standin_ms")
+			b.ReportMetric(per(total-stand), "pipeline_ms")
+			b.ReportMetric(per(commits), "commit_ms")
+			b.ReportMetric(float64(kv.Commits-kv0.Commits)/n, "commits/sector")
+			b.ReportMetric(per(reports), "report_ms")
+			b.ReportMetric(float64(reportN)/n, "reports/sector")
+			b.ReportMetric(per(calls), "call_ms")
+			b.ReportMetric(float64(callN)/n, "calls/sector")
+			b.ReportMetric(per(transfer), "transfer_ms")
+			b.ReportMetric(float64(syncs.Syncs-sync0.Syncs)/n, "file_fsyncs/sector")
+			// Reports go out from each thread's reporter, beside its path: not part of total.
+			b.ReportMetric(per(total-stand-commits-calls-transfer), "other_ms")
+			b.ReportMetric(ms(fsync), "fsync_ms")
+			if testing.Verbose() {
+				names := make([]string, 0, len(procs.time))
+				for name := range procs.time {
+					names = append(names, name)
+				}
+				sort.Strings(names)
+				for _, name := range names {
+					b.Logf("processor %s: %.2f ms/sector", name, per(procs.time[name]))
+				}
+			}
+		})
+	}
+}
+
+// handWiredPool is daemon.New's sealing pool with a timed manager client and timed processors.
+func handWiredPool(b *testing.B, cfg *config.Config, rpcs, procs *timer) *sealing.Pool {
+	b.Helper()
+	ctx := context.Background()
+	rpc, closeRPC, err := api.NewManagerClient(ctx, cfg.SectorManager.Addr.Endpoint(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(closeRPC)
+	timeClient(rpc, rpcs)
+	set, closer, err := setup.Build(ctx, cfg.Processors, limit.NewLocks(cfg.Processors.ExtLocks))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { closer.Close() })
+	set.TreeD = timed(set.TreeD, "tree_d", procs)
+	set.PC1 = timed(set.PC1, "pc1", procs)
+	set.PC2 = timed(set.PC2, "pc2", procs)
+	set.C1 = timed(set.C1, "c1", procs)
+	set.C2 = timed(set.C2, "c2", procs)
+	set.Transfer = timed(set.Transfer, "transfer", procs)
+	var stores []*store.Attached
+	for _, a := range cfg.AttachedStores() {
+		st, err := store.OpenAttached(a.Location, a.Name, a.ReadOnly)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stores = append(stores, st)
+	}
+	attached, err := store.NewAttachedSet(stores)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &sealing.Env{RPC: rpc, Procs: set, Limits: limit.NewStagePool(cfg.Processors.Limitation),
+		Attached: attached, Instance: "bench"}
+	pool := &sealing.Pool{}
+	for _, tc := range cfg.Threads() {
+		loc, err := store.OpenLocation(tc.Location)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { loc.Close() })
+		pool.Threads = append(pool.Threads, sealing.NewThread(len(pool.Threads), tc.Plan, tc.Sealing, loc, env, logging.Logger("sealing")))
+	}
+	return pool
+}
+
+// cpuTime is the user and system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

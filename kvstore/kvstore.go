@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -94,7 +95,7 @@ func (db *DB) Get(key string) ([]byte, error) {
 
 // Put stores value at key in one durable (fsync'd) transaction.
 func (db *DB) Put(key string, value []byte) error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketName).Put([]byte(key), value)
 	})
 	if err != nil {
@@ -105,7 +106,7 @@ func (db *DB) Put(key string, value []byte) error {
 
 // Delete removes key in one durable transaction; a missing key is not an error.
 func (db *DB) Delete(key string) error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketName).Delete([]byte(key))
 	})
 	if err != nil {
@@ -153,7 +154,7 @@ func (t *Txn) Delete(key string) error            { return t.b.Delete([]byte(key
 
 // Update runs fn in one durable transaction; an error from fn rolls everything back.
 func (db *DB) Update(fn func(tx *Txn) error) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		return fn(&Txn{b: tx.Bucket(bucketName)})
 	})
 }
@@ -180,4 +181,28 @@ func (v *View) Delete(key string) error            { return v.kv.Delete(v.key(ke
 // Prefixed nests another prefix: db.Prefixed("a").Prefixed("b") uses "a/b/<key>".
 func (v *View) Prefixed(prefix string) *View {
 	return &View{kv: v, prefix: prefix}
+}
+
+// Stats are counts over every DB of the process: how many write transactions committed and the
+// wall time they took, their fsyncs included. They tell a benchmark (or an operator) how much
+// of a sealing step goes into making its state durable.
+type Stats struct {
+	Commits    int64
+	CommitTime time.Duration
+}
+
+var commits, commitNanos atomic.Int64
+
+// ReadStats returns the counts so far; subtract two readings to get those of a period.
+func ReadStats() Stats {
+	return Stats{Commits: commits.Load(), CommitTime: time.Duration(commitNanos.Load())}
+}
+
+// update is bolt's Update (one fsync'd commit) with the commit counted in Stats.
+func (db *DB) update(fn func(tx *bolt.Tx) error) error {
+	start := time.Now()
+	err := db.bolt.Update(fn)
+	commitNanos.Add(int64(time.Since(start)))
+	commits.Add(1)
+	return err
 }

@@ -129,3 +129,30 @@ func TestOpenCreatesMissingDir(t *testing.T) {
 		t.Fatalf("path %s not under %s", db.Path(), dir)
 	}
 }
+
+// Every Put, Delete and Update is one counted commit, whether it changed anything or not; reads
+// are not counted.
+func TestStatsCountCommits(t *testing.T) {
+	db, _ := openTemp(t)
+	defer db.Close()
+	before := ReadStats()
+	if err := db.Put("a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete("missing"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *Txn) error { return tx.Put("b", []byte("2")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Get("a"); err != nil {
+		t.Fatal(err)
+	}
+	after := ReadStats()
+	if got := after.Commits - before.Commits; got != 3 {
+		t.Fatalf("commits: got %d, want 3", got)
+	}
+	if after.CommitTime <= before.CommitTime {
+		t.Fatalf("commit time did not grow: %v then %v", before.CommitTime, after.CommitTime)
+	}
+}

@@ -107,6 +107,10 @@ func (j *job) report(prev, next State, ev string, f *Failure) {
 	if f != nil {
 		req.Failure = &api.SectorFailure{Level: f.Level.String(), Desc: f.Err.Error()}
 	}
+	if j.t.rep != nil {
+		j.t.rep.send(*id, req, j.log)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
 	if err := j.t.env.RPC.ReportState(ctx, *id, req); err != nil {

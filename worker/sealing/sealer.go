@@ -1,6 +1,7 @@
 package sealing
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,9 +97,18 @@ func (s sealer) handle(j *job) (*Event, *Failure) {
 	}
 }
 
+// allocateStopGrace is how long an allocation in flight may still take once the worker is told
+// to stop.
+const allocateStopGrace = 10 * time.Second
+
 func (j *job) allocate() (*Event, *Failure) {
 	o := j.t.Opts
-	sector, err := j.t.env.RPC.AllocateSector(j.ctx, api.AllocateSectorSpec{AllowedMiners: o.AllowedMiners, AllowedProofTypes: o.AllowedProofTypes})
+	// A stop (SIGTERM) does not cut the call short: the manager persists the number before it
+	// answers, so a reply nobody reads would consume the number for nothing (an orphan
+	// allocation). The answer is persisted by the next transition, then the thread stops.
+	ctx, cancel := detach(j.ctx, allocateStopGrace)
+	defer cancel()
+	sector, err := j.t.env.RPC.AllocateSector(ctx, api.AllocateSectorSpec{AllowedMiners: o.AllowedMiners, AllowedProofTypes: o.AllowedProofTypes})
 	if err != nil {
 		j.log.Warnw("allocate sector", "err", err)
 		return event(EvRetry, nil), nil
@@ -552,6 +562,8 @@ func (j *job) reportFinalized() (*Event, *Failure) {
 	if f != nil {
 		return nil, f
 	}
+	// Every report of this sector reaches the manager before it hears the sector is done.
+	j.t.flushReports()
 	if err := j.t.env.RPC.ReportFinalized(j.ctx, s.ID); err != nil {
 		return nil, rpcFailure("ReportFinalized", err)
 	}
@@ -565,6 +577,17 @@ func bytes32(name string, b []byte) ([32]byte, *Failure) {
 	}
 	copy(out[:], b)
 	return out, nil
+}
+
+// detach is a context that outlives parent's cancellation by grace: for a call whose answer must
+// be read once it is sent.
+func detach(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() { time.AfterFunc(grace, cancel) })
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 func removeIfExists(path string) error {

@@ -54,6 +54,9 @@ type Thread struct {
 
 	env *Env
 	log *zap.SugaredLogger
+	// rep sends the thread's state reports while it runs; nil outside Run (reports are then
+	// sent synchronously).
+	rep *reporter
 }
 
 // NewThread prepares a thread; Run starts it.
@@ -70,6 +73,8 @@ func NewThread(index int, plan string, opts config.Sealing, loc *store.Location,
 func (t *Thread) Run(ctx context.Context) {
 	t.log.Info("sealing thread started")
 	defer t.log.Info("sealing thread stopped")
+	t.rep = newReporter(t.env.RPC)
+	defer func() { t.rep.close(); t.rep = nil }()
 	var resumeTo *State
 	paused := false
 	for {
@@ -106,6 +111,7 @@ func (t *Thread) Run(ctx context.Context) {
 }
 
 func (t *Thread) pause(f *Failure) {
+	t.flushReports()
 	if f.interrupt {
 		t.log.Info("sealing thread paused")
 		t.Ctrl.setPaused(nil)
@@ -145,9 +151,17 @@ func (t *Thread) runJob(ctx context.Context, resumeTo *State) *Failure {
 	if resumeTo != nil {
 		ev = &Event{Kind: EvSetState, To: *resumeTo}
 	}
+	checked := false
 	for {
 		if f := j.apply(ev); f != nil {
 			return j.settle(f)
+		}
+		if !checked {
+			// Once per opening, in the state the job resumes in (a resume may have set it).
+			checked = true
+			if f := j.checkInputs(); f != nil {
+				return j.settle(f)
+			}
 		}
 		// Check point: the finished step is persisted above, so a pause here loses nothing.
 		if ctx.Err() != nil || t.Ctrl.pausePending() {
@@ -190,10 +204,9 @@ func (t *Thread) openJob(ctx context.Context) (*job, *Failure) {
 		if _, err := plannerFor(t.Plan); err != nil {
 			return nil, crit("%w", err)
 		}
+		// Not persisted: no record and an Empty one mean the same, a new job of the thread's
+		// plan. The first transition (Allocate) is persisted before anything reports it.
 		rec = newRecord(t.Plan)
-		if err := saveRecord(t.Loc.DB, rec); err != nil {
-			return nil, crit("%w", err)
-		}
 	}
 	plan := "sealer"
 	if rec.Plan != nil {
@@ -235,10 +248,12 @@ func (j *job) settle(f *Failure) *Failure {
 	}
 	if f.Level != Abort {
 		j.report(j.rec.State, j.rec.State, "None", f)
+		j.t.flushReports()
 		return f
 	}
 	j.log.Warnw("sector aborted", "reason", f.Err)
 	j.report(j.rec.State, j.rec.State, "None", f)
+	j.t.flushReports()
 	if id := j.rec.SectorID(); id != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 		defer cancel()

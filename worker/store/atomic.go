@@ -7,6 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
 )
 
 // WriteFileAtomic puts data at path with permissions perm so that path never holds half a file:
@@ -34,6 +38,32 @@ func tempName(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+rand.Text())
 }
 
+// RemoveStaleTemps removes the temporary files (or directories) that writes of path left next to
+// it when their process died part-way: .<name>.tmp-*, as tempName makes them. A parent that is
+// missing or not a directory is fine. Only the sole writer of path may call it, before it
+// writes: a concurrent writer's temporary would be removed too.
+func RemoveStaleTemps(path string) error {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil // nothing was ever written there; the write itself will say what is wrong
+	}
+	if err != nil {
+		return fmt.Errorf("look for leftover temporaries of %q: %w", path, err)
+	}
+	prefix := "." + base + ".tmp-"
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		stale := filepath.Join(dir, e.Name())
+		if err := os.RemoveAll(stale); err != nil {
+			return fmt.Errorf("remove leftover temporary %q: %w", stale, err)
+		}
+	}
+	return nil
+}
+
 // writeNew creates the file path, which must not exist, lets fill write it, then gives it perm
 // exactly (no umask), fsyncs and closes it.
 func writeNew(path string, perm fs.FileMode, fill func(*os.File) error) error {
@@ -46,7 +76,7 @@ func writeNew(path string, perm fs.FileMode, fill func(*os.File) error) error {
 		err = f.Chmod(perm)
 	}
 	if err == nil {
-		err = f.Sync()
+		err = timedSync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -78,7 +108,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
+	err = timedSync(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
@@ -86,4 +116,26 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync dir %q: %w", dir, err)
 	}
 	return nil
+}
+
+// SyncStats are counts over the process: how many files and directories this package fsync'd
+// and the wall time the fsyncs took.
+type SyncStats struct {
+	Syncs    int64
+	SyncTime time.Duration
+}
+
+var syncs, syncNanos atomic.Int64
+
+// ReadSyncStats returns the counts so far; subtract two readings to get those of a period.
+func ReadSyncStats() SyncStats {
+	return SyncStats{Syncs: syncs.Load(), SyncTime: time.Duration(syncNanos.Load())}
+}
+
+func timedSync(f *os.File) error {
+	start := time.Now()
+	err := f.Sync()
+	syncNanos.Add(int64(time.Since(start)))
+	syncs.Add(1)
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-state-types/abi"
@@ -53,6 +54,19 @@ func (m *Mock) preCommitProblem(st *api.SectorState, sector api.AllocatedSector,
 	}
 	if len(st.Pieces) == 0 && info.CommD != m.zeroCommD {
 		return fmt.Sprintf("CommD %s differs from the zero-piece commitment %s of a CC sector", hex32(info.CommD), hex32(m.zeroCommD))
+	}
+	if len(st.Pieces) > 0 {
+		commD, err := unsealedCommD(m.sectorSize, st.Pieces)
+		if err != nil {
+			return fmt.Sprintf("the sector's pieces: %v", err)
+		}
+		if info.CommD != commD {
+			return fmt.Sprintf("CommD %s differs from the unsealed commitment %s of the sector's %d pieces (deals %v)",
+				hex32(info.CommD), hex32(commD), len(st.Pieces), dealIDs(st.Pieces))
+		}
+	}
+	if want := dealIDs(st.Pieces); !slices.Equal(info.Deals, want) {
+		return fmt.Sprintf("deals %v differ from the sector's deals %v", info.Deals, want)
 	}
 	if want := mockproof.CommR(st.SectorType, st.ID, st.Ticket.Ticket, info.CommD); info.CommR != want {
 		return fmt.Sprintf("CommR %s differs from the mock CommR %s", hex32(info.CommR), hex32(want))

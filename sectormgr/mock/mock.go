@@ -43,15 +43,24 @@ type Mock struct {
 
 	now       func() time.Time
 	seedDelay time.Duration
-	seedMu    sync.Mutex
+	// maxSectors: no sector number above it is allocated (0: no limit).
+	maxSectors uint64
+	seedMu     sync.Mutex
 	// seedAsked is when each sector first asked for its seed; lost at restart, like a wait.
 	seedAsked map[abi.SectorID]time.Time
+
+	// db holds what the mock keeps beside sector states: its deal table and sector index.
+	db statedb.DB
+	// market hands out the deals of --pieces-dir; nil without one (every sector is CC).
+	market *dealMarket
 }
 
 type config struct {
-	db        statedb.DB
-	now       func() time.Time
-	seedDelay time.Duration
+	db         statedb.DB
+	now        func() time.Time
+	seedDelay  time.Duration
+	maxSectors uint64
+	piecesDir  string
 }
 
 // Option changes how New builds the mock.
@@ -74,6 +83,21 @@ func WithSeedDelay(d time.Duration) Option {
 	return func(c *config) { c.seedDelay = d }
 }
 
+// WithMaxSectors makes AllocateSector answer null once the miner's sector numbers reach n, so a
+// cluster runs down to quiescence (tests and soaks). The limit counts numbers handed out before
+// a restart too; 0 means no limit.
+func WithMaxSectors(n uint64) Option {
+	return func(c *config) { c.maxSectors = n }
+}
+
+// WithPiecesDir makes every regular file of dir a deal payload (mock --pieces-dir): AcquireDeals
+// and AllocateSanpUpSector hand the deals out, and PieceStoreHandler serves their bytes. Each
+// file's piece CID is computed in New; deal ids are 1, 2, … in file name order, and are kept in
+// the database, so a restart keeps them and a file added later gets the next id.
+func WithPiecesDir(dir string) Option {
+	return func(c *config) { c.piecesDir = dir }
+}
+
 // New creates a mock manager that allocates sectors of sectorSize for miner.
 func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, error) {
 	cfg := config{now: time.Now}
@@ -92,6 +116,12 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 		return nil, err
 	}
 	store := sectors.New(cfg.db, sectors.WithClock(cfg.now))
+	var dm *dealMarket
+	if cfg.piecesDir != "" {
+		if dm, err = openMarket(cfg.piecesDir, miner, sectorSize, cfg.db, store); err != nil {
+			return nil, err
+		}
+	}
 	return &Mock{
 		API:        stateapi.New(store, registry.New(cfg.db, registry.WithClock(cfg.now))),
 		miner:      miner,
@@ -101,6 +131,9 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 		sectors:    store,
 		now:        cfg.now,
 		seedDelay:  cfg.seedDelay,
+		maxSectors: cfg.maxSectors,
+		db:         cfg.db,
+		market:     dm,
 		seedAsked:  map[abi.SectorID]time.Time{},
 	}, nil
 }

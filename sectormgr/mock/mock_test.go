@@ -418,6 +418,13 @@ func TestFinalizedSectorGoesOffline(t *testing.T) {
 		t.Fatal("the finalized sector must be only in the offline store")
 	}
 	for name, call := range sectorCalls(m, sid) {
+		if name == "ReportFinalized" {
+			// A repeat (its first reply lost) is acknowledged, never 11001.
+			if err := call(); err != nil {
+				t.Errorf("repeated ReportFinalized: %v", err)
+			}
+			continue
+		}
 		wantSectorNotFound(t, name+" after finalize", call())
 	}
 }
@@ -433,7 +440,17 @@ func TestAbortedSectorGoesOfflineWithReason(t *testing.T) {
 		t.Fatalf("after abort: %+v online=%v found=%v", st, online, found)
 	}
 	for name, call := range sectorCalls(m, sid) {
+		if name == "ReportAborted" {
+			// A repeat is acknowledged and keeps the first reason.
+			if err := call(); err != nil {
+				t.Errorf("repeated ReportAborted: %v", err)
+			}
+			continue
+		}
 		wantSectorNotFound(t, name+" after abort", call())
+	}
+	if st, _, _ := m.Sector(sid); st.AbortReason != "pc1 failed" {
+		t.Errorf("abort reason after a repeat = %q", st.AbortReason)
 	}
 }
 
@@ -475,14 +492,20 @@ func TestStores(t *testing.T) {
 	}
 }
 
-func TestSnapUpIsIdle(t *testing.T) {
+// Without a pieces dir there is nothing to snap up; a snap-up proof of a sector that was not
+// handed out is refused.
+func TestSnapUpIsIdleWithoutDeals(t *testing.T) {
 	m := newMock(t)
 	ctx := context.Background()
 	if s, err := m.AllocateSanpUpSector(ctx, api.AllocateSnapUpSpec{}); s != nil || err != nil {
 		t.Fatalf("AllocateSanpUpSector = %+v, %v", s, err)
 	}
-	if r, err := m.SubmitSnapUpProof(ctx, abi.SectorID{Miner: testMiner, Number: 1}, api.SnapUpOnChainInfo{}); r.Res != api.SubmitAccepted || r.Desc != nil || err != nil {
-		t.Fatalf("SubmitSnapUpProof = %+v, %v", r, err)
+	_, err := m.SubmitSnapUpProof(ctx, abi.SectorID{Miner: testMiner, Number: 1}, api.SnapUpOnChainInfo{})
+	wantSectorNotFound(t, "SubmitSnapUpProof of an unknown sector", err)
+	sid := allocate(t, m).ID
+	r, err := m.SubmitSnapUpProof(ctx, sid, api.SnapUpOnChainInfo{Proof: []byte{1}})
+	if err != nil || r.Res != api.SubmitRejected || r.Desc == nil || *r.Desc != "sector is not being upgraded: AllocateSanpUpSector did not hand it out" {
+		t.Fatalf("SubmitSnapUpProof of a sealing sector = %+v, %v", r, err)
 	}
 }
 

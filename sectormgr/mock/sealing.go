@@ -22,9 +22,13 @@ func (m *Mock) AllocateSector(ctx context.Context, spec api.AllocateSectorSpec) 
 
 	// The number and the sector's state are persisted before the number is returned, so a
 	// restarted manager never hands it out again.
-	sid, err := m.sectors.Allocate(m.miner, m.proofType)
+	sid, ok, err := m.sectors.AllocateUpTo(m.miner, m.proofType, m.maxSectors)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		log.Debugw("no sector allocated: --max-sectors reached", "max", m.maxSectors)
+		return nil, nil
 	}
 	log.Infow("sector allocated", "next", uint64(sid.Number))
 	return &api.AllocatedSector{ID: sid, ProofType: m.proofType}, nil
@@ -32,13 +36,6 @@ func (m *Mock) AllocateSector(ctx context.Context, spec api.AllocateSectorSpec) 
 
 func allows[T comparable](allowed []T, v T) bool {
 	return len(allowed) == 0 || slices.Contains(allowed, v)
-}
-
-// AcquireDeals never has deals: every mock sector is a CC sector.
-func (m *Mock) AcquireDeals(ctx context.Context, sid abi.SectorID, spec api.AcquireDealsSpec) (api.Deals, error) {
-	log.Debugw("AcquireDeals", "sector", api.FormatSectorID(sid), "spec", spec)
-	_, err := m.sectors.Online(sid)
-	return nil, err
 }
 
 // AssignTicket draws the sector's ticket on the first call and returns the same one afterwards,
@@ -56,11 +53,17 @@ func (m *Mock) AssignTicket(ctx context.Context, sid abi.SectorID) (api.Ticket, 
 	return ticket, err
 }
 
-// SubmitPersisted accepts every persisted sector: the mock has no stores to check.
+// SubmitPersisted accepts every persisted sector (the mock has no stores to check) and indexes
+// the store holding it, where a snap-up of the sector later reads its sector key.
 func (m *Mock) SubmitPersisted(ctx context.Context, sid abi.SectorID, instance string) (bool, error) {
 	log.Debugw("SubmitPersisted", "sector", api.FormatSectorID(sid), "instance", instance)
-	_, err := m.sectors.Online(sid)
-	return err == nil, err
+	if _, err := m.sectors.Online(sid); err != nil {
+		return false, err
+	}
+	if err := m.setAccessInstance(sid, instance); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // WaitSeed never makes the worker wait: the sector's seed is drawn on the first call and kept.
@@ -118,18 +121,6 @@ func (m *Mock) StoreBasicInfo(ctx context.Context, instanceName string) (*api.St
 
 func storeInfo(name string) *api.StoreBasicInfo {
 	return &api.StoreBasicInfo{Name: name, Path: name, Meta: map[string]string{}}
-}
-
-// AllocateSanpUpSector has no sector to upgrade: the mock chain holds no sealed sectors.
-func (m *Mock) AllocateSanpUpSector(ctx context.Context, spec api.AllocateSnapUpSpec) (*api.AllocatedSnapUpSector, error) {
-	log.Debugw("AllocateSanpUpSector", "spec", spec)
-	return nil, nil
-}
-
-// SubmitSnapUpProof accepts any snap-up proof.
-func (m *Mock) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api.SnapUpOnChainInfo) (api.SubmitSnapUpProofResp, error) {
-	log.Debugw("SubmitSnapUpProof", "sector", api.FormatSectorID(sid), "access", info.AccessInstance)
-	return api.SubmitSnapUpProofResp{Res: api.SubmitAccepted}, nil
 }
 
 // Version names this build and says its chain is mocked, so workers with mock proofs accept it.

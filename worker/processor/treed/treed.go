@@ -193,109 +193,180 @@ func syncDir(dir string) {
 }
 
 // buildChunks builds the subtree of every chunk of chunkLeaves leaves, writes its layers at their
-// place in out, and returns the chunk roots in order. Chunks are independent, so one goroutine
-// per CPU takes them in turn.
+// place in out, and returns the chunk roots in order.
 func buildChunks(ctx context.Context, in, out *os.File, lay layout, chunkLeaves uint64) ([][32]byte, error) {
-	chunks := lay.leaves / chunkLeaves
-	roots := make([][32]byte, chunks)
-	workers := min(uint64(runtime.GOMAXPROCS(0)), chunks)
+	p := startChunkPipeline(in, out, lay, chunkLeaves)
+	p.feed(ctx)
+	return p.wait()
+}
 
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		firstEr error
-		next    = make(chan uint64)
-		stop    = make(chan struct{})
-	)
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if firstEr == nil {
-			firstEr = err
-			close(stop)
-		}
+// chunkPipeline builds chunks: they are independent, so one goroutine per CPU reads and hashes
+// them in turn, while a single goroutine writes them (concurrent writes to one file contend for
+// its lock in the kernel and cost more than they overlap).
+type chunkPipeline struct {
+	in, out     *os.File
+	lay         layout
+	chunkLeaves uint64
+	roots       [][32]byte
+
+	next    chan uint64     // chunks to build
+	free    chan []byte     // buffers for a chunk's layers
+	written chan *chunkTree // built chunks, to write
+	hashing sync.WaitGroup
+	writing sync.WaitGroup
+
+	mu   sync.Mutex
+	err  error
+	stop chan struct{} // closed on the first error
+}
+
+func startChunkPipeline(in, out *os.File, lay layout, chunkLeaves uint64) *chunkPipeline {
+	chunks := lay.leaves / chunkLeaves
+	hashers := min(uint64(runtime.GOMAXPROCS(0)), chunks)
+	buffers := hashers + 2 // one being written and one ready, so hashers rarely wait
+	p := &chunkPipeline{
+		in: in, out: out, lay: lay, chunkLeaves: chunkLeaves,
+		roots:   make([][32]byte, chunks),
+		next:    make(chan uint64),
+		free:    make(chan []byte, buffers),
+		written: make(chan *chunkTree, buffers),
+		stop:    make(chan struct{}),
 	}
-	for w := uint64(0); w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					fail(fmt.Errorf("tree_d chunk builder panicked: %v", r))
-				}
-			}()
-			cb := newChunkBuilder(chunkLeaves)
-			for idx := range next {
-				r, err := cb.build(in, out, lay, idx)
-				if err != nil {
-					fail(err)
-					return
-				}
-				roots[idx] = r
-			}
-		}()
+	for range buffers {
+		p.free <- make([]byte, (2*chunkLeaves-1)*NodeSize)
 	}
-feed:
-	for idx := uint64(0); idx < chunks; idx++ {
+	p.writing.Add(1)
+	go p.write()
+	for range hashers {
+		p.hashing.Add(1)
+		go p.hash()
+	}
+	return p
+}
+
+func (p *chunkPipeline) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+		close(p.stop)
+	}
+}
+
+func (p *chunkPipeline) failed() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *chunkPipeline) feed(ctx context.Context) {
+	for idx := range uint64(len(p.roots)) {
 		if err := ctx.Err(); err != nil {
-			fail(fmt.Errorf("tree_d build stopped: %w", err))
-			break
+			p.fail(fmt.Errorf("tree_d build stopped: %w", err))
+			return
 		}
 		select {
-		case next <- idx:
-		case <-stop:
-			break feed
+		case p.next <- idx:
+		case <-p.stop:
+			return
 		}
 	}
-	close(next)
-	wg.Wait()
-	return roots, firstEr
 }
 
-// chunkBuilder holds the buffers of one subtree: every layer, leaves first, back to back.
-type chunkBuilder struct {
-	leaves uint64
-	buf    []byte
-}
-
-func newChunkBuilder(leaves uint64) *chunkBuilder {
-	return &chunkBuilder{leaves: leaves, buf: make([]byte, (2*leaves-1)*NodeSize)}
-}
-
-func (c *chunkBuilder) build(in, out *os.File, lay layout, idx uint64) ([32]byte, error) {
-	var root [32]byte
-	data := c.buf[:c.leaves*NodeSize]
-	if err := readAtZeroFilled(in, data, int64(idx*c.leaves*NodeSize)); err != nil {
-		return root, err
+func (p *chunkPipeline) hash() {
+	defer p.hashing.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			p.fail(fmt.Errorf("tree_d chunk builder panicked: %v", r))
+		}
+	}()
+	for idx := range p.next {
+		t := &chunkTree{index: idx, leaves: p.chunkLeaves, layers: <-p.free}
+		if err := t.build(p.in); err != nil {
+			p.free <- t.layers
+			p.fail(err)
+			return
+		}
+		p.written <- t
 	}
-	zero := isZero(data)
+}
 
-	layerStart, n := uint64(0), c.leaves
-	for k := 0; n >= 1; k++ {
-		layer := c.buf[layerStart*NodeSize : (layerStart+n)*NodeSize]
-		if k > 0 {
-			prev := c.buf[(layerStart-2*n)*NodeSize : layerStart*NodeSize]
-			if zero {
-				fillZeroLayer(layer, k)
-			} else {
-				merkle.HashLayer(layer, prev)
+func (p *chunkPipeline) write() {
+	defer p.writing.Done()
+	for t := range p.written {
+		if !p.failed() {
+			if err := t.write(p.out, p.lay); err != nil {
+				p.fail(err)
 			}
+			p.roots[t.index] = t.root()
 		}
+		p.free <- t.layers
+	}
+}
+
+// wait lets the hashers and then the writer finish, and returns the roots or the first error.
+func (p *chunkPipeline) wait() ([][32]byte, error) {
+	close(p.next)
+	p.hashing.Wait()
+	close(p.written)
+	p.writing.Wait()
+	return p.roots, p.err
+}
+
+// chunkTree is the subtree of one chunk: every layer, leaves first, back to back in layers.
+type chunkTree struct {
+	index  uint64
+	leaves uint64
+	layers []byte
+	zero   bool // all its leaves are zero
+}
+
+// build reads the chunk's leaves from the staged file and hashes the layers above them.
+func (t *chunkTree) build(in *os.File) error {
+	data := t.layers[:t.leaves*NodeSize]
+	if err := readAtZeroFilled(in, data, int64(t.index*t.leaves*NodeSize)); err != nil {
+		return err
+	}
+	t.zero = isZero(data)
+	start, n := uint64(0), t.leaves
+	for k := 1; n > 1; k++ {
+		prev := t.layers[start*NodeSize : (start+n)*NodeSize]
+		start += n
+		n /= 2
+		layer := t.layers[start*NodeSize : (start+n)*NodeSize]
+		if t.zero {
+			fillZeroLayer(layer, k)
+		} else {
+			merkle.HashLayer(layer, prev)
+		}
+	}
+	return nil
+}
+
+// write puts each layer of the subtree at its place in the tree file.
+func (t *chunkTree) write(out *os.File, lay layout) error {
+	start, n := uint64(0), t.leaves
+	for k := 0; n >= 1; k++ {
+		layer := t.layers[start*NodeSize : (start+n)*NodeSize]
 		// The file reads as zeros where nothing is written, so zero leaves need no write.
-		if k > 0 || !zero {
-			off := lay.offsets[k] + int64(idx*n*NodeSize)
+		if k > 0 || !t.zero {
+			off := lay.offsets[k] + int64(t.index*n*NodeSize)
 			if _, err := out.WriteAt(layer, off); err != nil {
-				return root, fmt.Errorf("write tree_d layer %d: %w", k, err)
+				return fmt.Errorf("write tree_d layer %d: %w", k, err)
 			}
 			startWriteback(out, off, int64(len(layer)))
 		}
-		if n == 1 {
-			copy(root[:], layer)
-		}
-		layerStart += n
+		start += n
 		n /= 2
 	}
-	return root, nil
+	return nil
+}
+
+func (t *chunkTree) root() [32]byte {
+	return [32]byte(t.layers[len(t.layers)-NodeSize:])
 }
 
 // buildTop builds the layers above the chunk roots (layer chunkHeight) in memory, writes them and

@@ -225,3 +225,17 @@ func TestReadRootChecksFileSize(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestBuildFailsCleanlyOnReadError(t *testing.T) {
+	// A directory opens like a file but fails every read: each chunk builder fails at once.
+	staged := t.TempDir()
+	out := filepath.Join(t.TempDir(), FileName)
+	_, err := build(context.Background(), staged, out, 64<<10, 4)
+	if err == nil || !strings.Contains(err.Error(), "read staged file") {
+		t.Fatalf("got %v, want a read error", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 0 {
+		t.Fatalf("a failed build left %d files behind", len(entries))
+	}
+}

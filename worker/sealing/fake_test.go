@@ -27,7 +27,9 @@ type fakeManager struct {
 	aborted   map[abi.SectorID]string
 	calls     map[string]int
 
+	deals      api.Deals
 	commR      map[abi.SectorID][32]byte
+	precommits map[abi.SectorID]api.PreCommitOnChainInfo
 	snapOffer  *api.AllocatedSnapUpSector
 	snapProofs map[abi.SectorID]api.SnapUpOnChainInfo
 
@@ -39,7 +41,7 @@ type fakeManager struct {
 
 func newFakeManager(limit uint64) *fakeManager {
 	return &fakeManager{limit: limit, reports: map[abi.SectorID][]api.ReportStateReq{}, aborted: map[abi.SectorID]string{}, calls: map[string]int{},
-		commR: map[abi.SectorID][32]byte{}, snapProofs: map[abi.SectorID]api.SnapUpOnChainInfo{}}
+		commR: map[abi.SectorID][32]byte{}, precommits: map[abi.SectorID]api.PreCommitOnChainInfo{}, snapProofs: map[abi.SectorID]api.SnapUpOnChainInfo{}}
 }
 
 func (f *fakeManager) count(method string) {
@@ -92,7 +94,9 @@ func (f *fakeManager) client() *api.ManagerClient {
 		},
 		AcquireDeals: func(context.Context, abi.SectorID, api.AcquireDealsSpec) (api.Deals, error) {
 			f.count("AcquireDeals")
-			return nil, nil
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.deals, nil
 		},
 		AssignTicket: func(context.Context, abi.SectorID) (api.Ticket, error) {
 			f.count("AssignTicket")
@@ -102,6 +106,7 @@ func (f *fakeManager) client() *api.ManagerClient {
 			f.count("SubmitPreCommit")
 			f.mu.Lock()
 			f.commR[s.ID] = info.CommR
+			f.precommits[s.ID] = info
 			f.mu.Unlock()
 			return accepted, nil
 		},

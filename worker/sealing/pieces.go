@@ -6,11 +6,10 @@ import (
 	"io"
 	"os"
 
-	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
-	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/piece"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
@@ -22,15 +21,11 @@ type PieceWriter interface {
 
 // zeroPiece is a pledge piece: its fr32 padding is all zeros and its commitment is known.
 func zeroPiece(unpadded abi.UnpaddedPieceSize) (processor.PieceInfo, error) {
-	c := zerocomm.ZeroPieceCommitment(unpadded)
-	comm, err := commcid.CIDToPieceCommitmentV1(c)
+	comm, err := piece.ZeroCommitment(unpadded.Padded())
 	if err != nil {
 		return processor.PieceInfo{}, fmt.Errorf("zero commitment of %d bytes: %w", unpadded, err)
 	}
-	var pi processor.PieceInfo
-	copy(pi.Commitment[:], comm)
-	pi.Size = unpadded
-	return pi, nil
+	return processor.PieceInfo{Commitment: comm, Size: unpadded}, nil
 }
 
 // writeStaged creates the staged (unsealed) file of a sector from its deals, or as one sparse
@@ -56,6 +51,13 @@ func (j *job) writeStaged(path string, size abi.SectorSize, deals api.Deals) ([]
 	pieces := make([]processor.PieceInfo, 0, len(deals))
 	var written uint64
 	for i, d := range deals {
+		// A piece starts at a multiple of its size; zeros fill the gap, as filecoin-proofs does.
+		if pad := uint64(piece.AlignmentPadding(abi.PaddedPieceSize(written), d.Piece.Size)); pad > 0 {
+			if err := extendWithZeros(f, written+pad); err != nil {
+				return nil, perm("align piece #%d (deal %d) in %s: %w", i, d.ID, path, err)
+			}
+			written += pad
+		}
 		pi, err := j.writeDeal(f, written, d)
 		if err != nil {
 			return nil, perm("add piece #%d (deal %d) to %s: %w", i, d.ID, path, err)
@@ -77,13 +79,19 @@ func (j *job) writeDeal(f *os.File, offset uint64, d api.DealInfo) (processor.Pi
 		return j.t.env.Pieces.WritePiece(j.ctx, f, d)
 	}
 	// A pledge piece is zeros: extend the file sparsely instead of writing them.
-	if err := f.Truncate(int64(offset + uint64(d.Piece.Size))); err != nil {
-		return processor.PieceInfo{}, err
-	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+	if err := extendWithZeros(f, offset+uint64(d.Piece.Size)); err != nil {
 		return processor.PieceInfo{}, err
 	}
 	return zeroPiece(d.Piece.Size.Unpadded())
+}
+
+// extendWithZeros grows the staged file to size with a hole and moves the write offset there.
+func extendWithZeros(f *os.File, size uint64) error {
+	if err := f.Truncate(int64(size)); err != nil {
+		return err
+	}
+	_, err := f.Seek(int64(size), io.SeekStart)
+	return err
 }
 
 func syncFile(f *os.File) *Failure {

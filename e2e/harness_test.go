@@ -34,7 +34,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/venus-worker", "./cmd/venus-sector-manager")
+	args := []string{"build", "-o", binDir + "/"}
+	if os.Getenv("VC_E2E_RACE") != "" {
+		// The daemons with the race detector (make soak): a report lands in their logs.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/venus-worker", "./cmd/venus-sector-manager")...)
 	build.Dir = ".."
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -79,8 +79,14 @@ func notInStore(ws api.SectorWorkerState, sid abi.SectorID) error {
 // one transaction: once it returns, the number is durable and never handed out again. Numbers
 // start at 1; a number that already has a state (e.g. an imported sector) is skipped.
 func (s *Store) Allocate(miner abi.ActorID, proof abi.RegisteredSealProof) (abi.SectorID, error) {
-	var sid abi.SectorID
-	err := s.db.Update(func(tx statedb.Txn) error {
+	sid, _, err := s.AllocateUpTo(miner, proof, 0)
+	return sid, err
+}
+
+// AllocateUpTo is Allocate with a ceiling: no number above max is handed out (0: no ceiling).
+// ok is false, and nothing changes, when the next free number would be above max.
+func (s *Store) AllocateUpTo(miner abi.ActorID, proof abi.RegisteredSealProof, max uint64) (sid abi.SectorID, ok bool, err error) {
+	err = s.db.Update(func(tx statedb.Txn) error {
 		last, err := lastNumber(tx, miner)
 		if err != nil {
 			return err
@@ -96,12 +102,19 @@ func (s *Store) Allocate(miner abi.ActorID, proof abi.RegisteredSealProof) (abi.
 				break
 			}
 		}
+		if max > 0 && last > max {
+			return nil
+		}
+		ok = true
 		if err := tx.Put(numberKey(miner), binary.AppendUvarint(nil, last)); err != nil {
 			return err
 		}
 		return put(tx, onlinePrefix+Key(sid), &api.SectorState{ID: sid, SectorType: proof})
 	})
-	return sid, err
+	if err != nil || !ok {
+		return abi.SectorID{}, false, err
+	}
+	return sid, true, nil
 }
 
 func lastNumber(tx statedb.Txn, miner abi.ActorID) (uint64, error) {
@@ -281,27 +294,40 @@ func decodeHistory(raw []byte, err error) ([]api.SectorHistoryEntry, error) {
 
 // Finalize ends the online life of a sealed sector: it moves to the offline store with
 // Finalized=true. An upgraded (snap-up) sector is left online: the snap-up committer finalizes it.
+//
+// A repeat is acknowledged: a sector already finalized (offline, no abort reason) gives nil, so a
+// worker whose first ReportFinalized was applied but whose reply was lost (a crash, a dropped
+// connection) gets its retry acknowledged instead of 11001, which would make it abort a finished
+// sector. A sector that is missing or was aborted still gives 11001.
 func (s *Store) Finalize(sid abi.SectorID) error {
-	return s.moveOffline(sid, func(st *api.SectorState) bool { return !st.Upgraded })
+	return s.moveOffline(sid,
+		func(st *api.SectorState) bool { return !st.Upgraded },
+		func(off *api.SectorState) bool { return off.AbortReason == "" })
 }
 
 // Abort moves a sector to the offline store with Finalized=true and the reason, which tells an
 // aborted sector from a finalized one.
+//
+// A repeat is acknowledged as Finalize's is: a sector already aborted gives nil and keeps its
+// first reason. A finalized sector cannot be aborted afterwards (11001).
 func (s *Store) Abort(sid abi.SectorID, reason string) error {
-	return s.moveOffline(sid, func(st *api.SectorState) bool {
-		st.AbortReason = reason
-		return true
-	})
+	return s.moveOffline(sid,
+		func(st *api.SectorState) bool {
+			st.AbortReason = reason
+			return true
+		},
+		func(off *api.SectorState) bool { return off.AbortReason != "" })
 }
 
 // moveOffline moves the online state of sid to the offline store if hook says so, in one
-// transaction. A sector that is not online gives the 11001 error, unwrapped.
-func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (move bool)) error {
+// transaction. A sector that is not online gives nil when it is offline already and done says
+// the earlier move is the one asked for again; otherwise the 11001 error, unwrapped.
+func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (move bool), done func(off *api.SectorState) bool) error {
 	return s.db.Update(func(tx statedb.Txn) error {
 		key := onlinePrefix + Key(sid)
 		raw, err := tx.Get(key)
 		if errors.Is(err, statedb.ErrNotFound) {
-			return api.ErrSectorStateNotFound()
+			return alreadyOffline(tx, sid, done)
 		}
 		if err != nil {
 			return err
@@ -319,6 +345,27 @@ func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (mo
 		}
 		return tx.Delete(key)
 	})
+}
+
+// alreadyOffline answers a move of a sector that is not online: nil when its offline state shows
+// the same move was made before, else the unwrapped 11001 error.
+func alreadyOffline(tx statedb.Txn, sid abi.SectorID, done func(off *api.SectorState) bool) error {
+	key := offlinePrefix + Key(sid)
+	raw, err := tx.Get(key)
+	if errors.Is(err, statedb.ErrNotFound) {
+		return api.ErrSectorStateNotFound()
+	}
+	if err != nil {
+		return err
+	}
+	st, err := decode(key, raw)
+	if err != nil {
+		return err
+	}
+	if !done(st) {
+		return api.ErrSectorStateNotFound()
+	}
+	return nil
 }
 
 // Restore moves an offline sector back online with Finalized=false. Unless forced, only an

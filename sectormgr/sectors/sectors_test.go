@@ -95,6 +95,26 @@ func TestAllocateSkipsNumbersThatHaveAState(t *testing.T) {
 	}
 }
 
+func TestAllocateUpToStopsAtTheCeiling(t *testing.T) {
+	both(t, func(t *testing.T, s *Store) {
+		for want := abi.SectorNumber(1); want <= 2; want++ {
+			if sid, ok, err := s.AllocateUpTo(miner, proof, 2); err != nil || !ok || sid.Number != want {
+				t.Fatalf("allocation %d = %v, %v, %v", want, sid, ok, err)
+			}
+		}
+		if sid, ok, err := s.AllocateUpTo(miner, proof, 2); err != nil || ok || sid != (abi.SectorID{}) {
+			t.Fatalf("allocation above the ceiling = %v, %v, %v; want nothing", sid, ok, err)
+		}
+		// Refusing consumed nothing: a higher ceiling hands out the next number.
+		if sid, ok, err := s.AllocateUpTo(miner, proof, 0); err != nil || !ok || sid.Number != 3 {
+			t.Fatalf("allocation without a ceiling = %v, %v, %v; want number 3", sid, ok, err)
+		}
+		if list, _ := s.List(api.WorkerOnline, api.SectorWorkerJobAll); numbers(list) != "1 2 3" {
+			t.Fatalf("online sectors = %s", numbers(list))
+		}
+	})
+}
+
 func TestConcurrentAllocationsAreDistinct(t *testing.T) {
 	both(t, func(t *testing.T, s *Store) {
 		const n = 30
@@ -211,11 +231,51 @@ func TestCallsAboutASectorNotOnlineGiveUnwrapped11001(t *testing.T) {
 			wantUnwrapped11001(t, "Online", err)
 			wantUnwrapped11001(t, "Update", s.Update(sid, func(*api.SectorState) error { return nil }))
 			wantUnwrapped11001(t, "ReportState", s.ReportState(sid, report("Allocated")))
-			wantUnwrapped11001(t, "Finalize", s.Finalize(sid))
 			wantUnwrapped11001(t, "Abort", s.Abort(sid, "again"))
 		}
+		// A repeated Finalize is acknowledged (TestRepeatedFinalizeAndAbortAreAcknowledged); of
+		// a sector the manager never had it is still 11001.
+		wantUnwrapped11001(t, "Finalize", s.Finalize(missing))
 		if h, _ := s.History(missing); h != nil {
 			t.Fatalf("a refused report was recorded: %+v", h)
+		}
+	})
+}
+
+// A worker killed after the manager applied its ReportFinalized (or ReportAborted) but before it
+// read the reply sends the report again: the repeat is acknowledged and changes nothing, so the
+// worker never takes a finished sector for one the manager dropped. Crossed repeats (abort
+// after finalize, finalize after abort) are still 11001.
+func TestRepeatedFinalizeAndAbortAreAcknowledged(t *testing.T) {
+	both(t, func(t *testing.T, s *Store) {
+		fin, ab := allocate(t, s), allocate(t, s)
+		if err := s.Finalize(fin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Abort(ab, "pc1 failed"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := s.Finalize(fin); err != nil {
+				t.Fatalf("repeated Finalize: %v", err)
+			}
+			if err := s.Abort(ab, "from error code: sector state not found"); err != nil {
+				t.Fatalf("repeated Abort: %v", err)
+			}
+		}
+		wantUnwrapped11001(t, "Abort of a finalized sector", s.Abort(fin, "late"))
+		wantUnwrapped11001(t, "Finalize of an aborted sector", s.Finalize(ab))
+
+		if st, err := s.Find(api.WorkerOffline, fin); err != nil || !st.Finalized || st.AbortReason != "" {
+			t.Errorf("finalized sector after repeats = %+v, %v", st, err)
+		}
+		if st, err := s.Find(api.WorkerOffline, ab); err != nil || !st.Finalized || st.AbortReason != "pc1 failed" {
+			t.Errorf("aborted sector after repeats = %+v, %v (want the first reason kept)", st, err)
+		}
+		for _, sid := range []abi.SectorID{fin, ab} {
+			if _, err := s.Find(api.WorkerOnline, sid); err == nil {
+				t.Errorf("sector %v is online again", sid)
+			}
 		}
 	})
 }

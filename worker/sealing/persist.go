@@ -63,12 +63,19 @@ func (j *job) persistFiles(dataFile, cacheDir string) (string, *Failure) {
 			Dest: processor.TransferItem{StoreName: &name, URI: dest},
 		})
 	}
+	// A worker killed during an earlier attempt of this step left its temporaries in the store;
+	// this thread is the only writer of the sector's paths.
+	for _, r := range routes {
+		if err := store.RemoveStaleTemps(r.Dest.URI); err != nil {
+			return "", perm("persist store %s: %w", target.Name, err)
+		}
+	}
 	task := processor.TransferInput{
 		Stores: map[string]processor.TransferStoreInfo{target.Name: {Name: target.Name}},
 		Routes: routes,
 	}
 	if _, err := j.t.env.Procs.Transfer.Process(j.ctx, task); err != nil {
-		return "", perm("transfer persist sector files to %s: %w", target.Name, err)
+		return "", perm("transfer persist sector files to %s (%s): %w", target.Name, target.Root, err)
 	}
 	j.log.Infow("sector files persisted", "store", target.Name)
 	return target.Name, nil

@@ -366,3 +366,48 @@ func TestWriteFileAtomic(t *testing.T) {
 	requireNoTemp(t, dir)
 	requireErrContains(t, WriteFileAtomic(filepath.Join(dir, "missing", "f"), nil, 0o644), "missing")
 }
+
+// A disk that fills up part-way through a copy (ENOSPC) fails the transfer with the error and the
+// file's name, and leaves neither dst nor a temporary behind: nothing half-written can be taken
+// for persisted.
+func TestTransferOnAFullDiskLeavesNothing(t *testing.T) {
+	src, dstDir, dst := sealedFile(t)
+	replaceCopyN(t, func(w io.Writer, r io.Reader, _ int64) (int64, error) {
+		n, _ := io.CopyN(w, r, 10)
+		return n, &os.PathError{Op: "write", Path: "<tmp>", Err: syscall.ENOSPC}
+	})
+	err := transfer(src, dst, false)
+	requireErrContains(t, err, src, "no space left on device")
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("error %v does not wrap ENOSPC", err)
+	}
+	requireNotExist(t, dst)
+	requireNoTemp(t, dstDir)
+}
+
+// A writer killed part-way leaves its temporary; the next writer of the same path removes it,
+// and only temporaries of that path.
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "s-t010000-1")
+	writeFile(t, filepath.Join(dir, ".s-t010000-1.tmp-AAAA"), "half")
+	writeFile(t, filepath.Join(dir, ".s-t010000-1.tmp-BBBB", "p_aux"), "half dir")
+	keep := []string{".s-t010000-10.tmp-CCCC", "s-t010000-1", ".s-t010000-1"}
+	for _, k := range keep {
+		writeFile(t, filepath.Join(dir, k), "keep")
+	}
+	if err := RemoveStaleTemps(dst); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != ".s-t010000-1 .s-t010000-10.tmp-CCCC s-t010000-1" {
+		t.Fatalf("left %v", names)
+	}
+	if err := RemoveStaleTemps(filepath.Join(dir, "missing", "x")); err != nil {
+		t.Fatalf("missing parent: %v", err)
+	}
+}

@@ -164,17 +164,23 @@ func (p *process) abortReady(got <-chan lineRead, err error) error {
 // readResponses hands each response to its caller until the child's stdout closes, then reaps
 // the child and fails whatever is still pending.
 func (p *process) readResponses(r *bufio.Reader) {
+	p.deliverAll(r)
+	waitErr := p.cmd.Wait()
+	p.markExited(waitErr)
+}
+
+// deliverAll reads response lines from r until it ends, handing each to its caller; a line that
+// is not a response is dumped and skipped.
+func (p *process) deliverAll(r *bufio.Reader) {
 	for {
 		line, err := r.ReadBytes('\n')
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
 			p.deliver(trimmed)
 		}
 		if err != nil {
-			break
+			return
 		}
 	}
-	waitErr := p.cmd.Wait()
-	p.markExited(waitErr)
 }
 
 func (p *process) deliver(line []byte) {

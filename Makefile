@@ -35,3 +35,14 @@ ffi:
 # Benchmark suite (issue 7): writes BENCHMARKS.md and bench/results.txt; about 5 minutes on 2 cores.
 bench:
 	GO="$(GO)" bash scripts/bench.sh
+
+.PHONY: soak fuzz
+# The fault-injection tests for longer, daemons built with the race detector (VC_CHAOS_* override;
+# VC_CHAOS_SEED replays a schedule).
+soak:
+	VC_E2E_RACE=1 VC_CHAOS_KILLS=$${VC_CHAOS_KILLS:-300} VC_CHAOS_MANAGER_KILLS=$${VC_CHAOS_MANAGER_KILLS:-30} \
+		$(GO) test -count=1 -timeout 2h -run '^TestChaos' -v ./e2e/
+
+# Every fuzz target for FUZZ_SECONDS (default 10) each; fails on a finding.
+fuzz:
+	bash scripts/fuzz.sh $${FUZZ_SECONDS:-10}

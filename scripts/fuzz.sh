@@ -86,6 +86,8 @@ echo
 printf '%s\n' "${summary[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "scripts/fuzz.sh: ${#failed[@]} target(s) found a failing input: ${failed[*]}" >&2
+	echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 	exit 1
 fi
 echo "scripts/fuzz.sh: ${#targets[@]} targets, ${secs}s each, no finding"
+echo "fuzz: ${#targets[@]} passed, 0 failed"

@@ -372,11 +372,31 @@ func alreadyOffline(tx statedb.Txn, sid abi.SectorID, done func(off *api.SectorS
 // aborted sector without deals may come back, and its abort reason is cleared; forced skips the
 // checks and changes nothing else.
 func (s *Store) Restore(sid abi.SectorID, forced bool) error {
+	missing := fmt.Sprintf("load state from offline: sector %s not found (only a finalized or aborted sector can be restored)", api.FormatSectorID(sid))
+	return s.reopen(sid, missing, func(st *api.SectorState) error {
+		if forced {
+			return nil
+		}
+		if len(st.Pieces) != 0 {
+			return errors.New("sector with deals can not be normally restored")
+		}
+		if st.AbortReason == "" {
+			return errors.New("sector is not aborted, can not be normally restored")
+		}
+		st.AbortReason = ""
+		return nil
+	})
+}
+
+// reopen moves an offline sector back online after fn changed it, in one transaction, with
+// Finalized=false. Nothing changes if fn fails; its error is returned as it is. missing is the
+// error for a sector that is not offline.
+func (s *Store) reopen(sid abi.SectorID, missing string, fn func(st *api.SectorState) error) error {
 	return s.db.Update(func(tx statedb.Txn) error {
 		key := offlinePrefix + Key(sid)
 		raw, err := tx.Get(key)
 		if errors.Is(err, statedb.ErrNotFound) {
-			return fmt.Errorf("load state from offline: sector %s not found (only a finalized or aborted sector can be restored)", api.FormatSectorID(sid))
+			return errors.New(missing)
 		}
 		if err != nil {
 			return err
@@ -388,14 +408,8 @@ func (s *Store) Restore(sid abi.SectorID, forced bool) error {
 		if err != nil {
 			return err
 		}
-		if !forced {
-			if len(st.Pieces) != 0 {
-				return errors.New("sector with deals can not be normally restored")
-			}
-			if st.AbortReason == "" {
-				return errors.New("sector is not aborted, can not be normally restored")
-			}
-			st.AbortReason = ""
+		if err := fn(st); err != nil {
+			return err
 		}
 		st.Finalized = false
 		if err := put(tx, onlinePrefix+Key(sid), st); err != nil {

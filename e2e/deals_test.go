@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,35 +25,7 @@ import (
 // --pieces-dir), and waits until it answers.
 func startMockProc(t *testing.T, addr string, flags ...string) *managerProc {
 	t.Helper()
-	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", addr}, flags...)
-	cmd := exec.Command(bin("venus-sector-manager"), args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &managerProc{cmd: cmd, addr: addr, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("manager log:\n%s", tail(string(b), 4000))
-		}
-	})
-	waitFor(t, "manager listening", 30*time.Second, func() bool {
-		select {
-		case <-p.exited:
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("manager exited at start:\n%s", b)
-		default:
-		}
-		return run(t, bin("venus-sector-manager"), "util", "--listen", addr, "worker", "list").code == 0
-	})
-	return p
+	return startMock(t, addr, nil, flags)
 }
 
 func managerClient(t *testing.T, addr string) *api.ManagerClient {

@@ -26,18 +26,26 @@ type managerProc struct {
 
 func startManagerProc(t *testing.T, addr string, args ...string) *managerProc {
 	t.Helper()
-	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := append(args, "mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", addr)
+	var flags []string
 	for i, a := range args {
 		if a == "--home" && i+1 < len(args) {
 			managerHomes.Store(addr, args[i+1])
 			// The workers of these tests have no token.
-			all = append(all, "--allow-workers-without-token")
+			flags = append(flags, "--allow-workers-without-token")
 		}
 	}
+	return startMock(t, addr, args, flags)
+}
+
+// startMock runs `venus-sector-manager <global> mock ... <flags>` on addr and waits until it
+// answers; a manager that exits at start fails the test with its log.
+func startMock(t *testing.T, addr string, global, flags []string) *managerProc {
+	t.Helper()
+	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(append(append([]string{}, global...), "mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", addr), flags...)
 	cmd := exec.Command(bin("venus-sector-manager"), all...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -53,6 +61,12 @@ func startManagerProc(t *testing.T, addr string, args ...string) *managerProc {
 		}
 	})
 	waitFor(t, "manager listening", 30*time.Second, func() bool {
+		select {
+		case <-p.exited:
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("manager exited at start:\n%s", b)
+		default:
+		}
 		return util(t, addr, "worker", "list").code == 0
 	})
 	return p

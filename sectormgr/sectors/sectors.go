@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
@@ -19,9 +20,10 @@ import (
 )
 
 const (
-	onlinePrefix  = "sector-states/"
-	offlinePrefix = "sector-states-offline/"
-	historyPrefix = "sector-history/"
+	onlinePrefix     = "sector-states/"
+	offlinePrefix    = "sector-states-offline/"
+	historyPrefix    = "sector-history/"
+	historyLenPrefix = "sector-history-len/"
 	// numberPrefix keeps the original's double slash (a prefix joined to a key starting with "/").
 	numberPrefix = "sector-number//"
 )
@@ -256,38 +258,48 @@ func (s *Store) ReportState(sid abi.SectorID, req api.ReportStateReq) error {
 	})
 }
 
+// appendHistory adds one entry to a sector's history without reading the rest of it: entry n is
+// at sector-history/<key>/<n, zero-padded>, and sector-history-len/<key> counts them, so a report
+// costs the same however long the history is.
 func appendHistory(tx statedb.Txn, sid abi.SectorID, entry api.SectorHistoryEntry) error {
-	key := historyPrefix + Key(sid)
-	history, err := decodeHistory(tx.Get(key))
-	if err != nil {
-		return fmt.Errorf("%s: %w", key, err)
+	lenKey := historyLenPrefix + Key(sid)
+	n := uint64(0)
+	raw, err := tx.Get(lenKey)
+	switch {
+	case err == nil:
+		if n, err = strconv.ParseUint(string(raw), 10, 64); err != nil {
+			return fmt.Errorf("decode %s: %w", lenKey, err)
+		}
+	case !errors.Is(err, statedb.ErrNotFound):
+		return err
 	}
-	value, err := json.Marshal(append(history, entry))
+	value, err := json.Marshal(entry)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
+		return fmt.Errorf("encode history entry of %s: %w", api.FormatSectorID(sid), err)
 	}
-	return tx.Put(key, value)
+	if err := tx.Put(historyEntryKey(sid, n), value); err != nil {
+		return err
+	}
+	return tx.Put(lenKey, []byte(strconv.FormatUint(n+1, 10)))
+}
+
+func historyEntryKey(sid abi.SectorID, n uint64) string {
+	return fmt.Sprintf("%s%s/%020d", historyPrefix, Key(sid), n)
 }
 
 // History returns every state report of sid, oldest first; nil if there is none.
 func (s *Store) History(sid abi.SectorID) ([]api.SectorHistoryEntry, error) {
-	history, err := decodeHistory(s.db.Get(historyPrefix + Key(sid)))
+	var history []api.SectorHistoryEntry
+	err := s.db.Scan(historyPrefix+Key(sid)+"/", func(key string, value []byte) error {
+		var e api.SectorHistoryEntry
+		if err := json.Unmarshal(value, &e); err != nil {
+			return fmt.Errorf("decode %s: %w", key, err)
+		}
+		history = append(history, e)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", api.FormatSectorID(sid), err)
-	}
-	return history, nil
-}
-
-func decodeHistory(raw []byte, err error) ([]api.SectorHistoryEntry, error) {
-	if errors.Is(err, statedb.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var history []api.SectorHistoryEntry
-	if err := json.Unmarshal(raw, &history); err != nil {
-		return nil, fmt.Errorf("decode history: %w", err)
 	}
 	return history, nil
 }

@@ -439,3 +439,31 @@ func TestFindNamesTheSectorAndStore(t *testing.T) {
 		t.Fatalf("Find(offline) = %v", err)
 	}
 }
+
+// Entries are kept in report order however many there are (zero-padded keys sort as numbers),
+// and on disk as in memory.
+func TestHistoryKeepsOrderPastTenEntries(t *testing.T) {
+	db, err := statedb.OpenHome(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, backend := range []statedb.DB{statedb.InMemory(), db} {
+		s := New(backend)
+		sid := allocate(t, s)
+		for i := 0; i < 23; i++ {
+			if err := s.ReportState(sid, report(fmt.Sprintf("S%02d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		history, err := s.History(sid)
+		if err != nil || len(history) != 23 {
+			t.Fatalf("history: %d entries, %v", len(history), err)
+		}
+		for i, h := range history {
+			if want := fmt.Sprintf("S%02d", i); h.StateChange.Next != want {
+				t.Fatalf("entry %d = %s, want %s", i, h.StateChange.Next, want)
+			}
+		}
+	}
+}

@@ -6,7 +6,8 @@
 //
 //	sector-states/m-<miner>-n-<num>          online SectorState JSON
 //	sector-states-offline/m-<miner>-n-<num>  offline (finalized or aborted) SectorState JSON
-//	sector-history/m-<miner>-n-<num>         JSON array of SectorHistoryEntry
+//	sector-history/m-<miner>-n-<num>/<n>     SectorHistoryEntry n (zero-padded), oldest first
+//	sector-history-len/m-<miner>-n-<num>     how many history entries the sector has
 //	sector-number//m-<miner>                 uvarint: last number handed out
 //	worker/<name>                            WorkerPingInfo JSON
 package statedb

@@ -612,8 +612,11 @@ func auditManagerHome(t *testing.T, home string) {
 			var st api.SectorState
 			return json.Unmarshal(value, &st)
 		case strings.HasPrefix(key, "sector-history/"):
-			var h []api.SectorHistoryEntry
+			var h api.SectorHistoryEntry
 			return json.Unmarshal(value, &h)
+		case strings.HasPrefix(key, "sector-history-len/"):
+			_, err := strconv.ParseUint(string(value), 10, 64)
+			return err
 		case strings.HasPrefix(key, "worker/"):
 			var p api.WorkerPingInfo
 			return json.Unmarshal(value, &p)

@@ -32,9 +32,9 @@ type planner interface {
 func plannerFor(plan string) (planner, error) {
 	switch plan {
 	case "", "sealer":
-		return sealer{}, nil
+		return sealer{sealerTable}, nil
 	case "snapup":
-		return snapup{}, nil
+		return snapup{snapupTable}, nil
 	default:
 		return nil, fmt.Errorf("unknown plan %q (want sealer or snapup)", plan)
 	}

@@ -19,7 +19,7 @@ import (
 var resubmitWait = 30 * time.Second
 
 // sealer is the plan that seals a new sector (spec/worker.md §6.2).
-type sealer struct{}
+type sealer struct{ transitions }
 
 func (sealer) name() string { return "sealer" }
 
@@ -28,7 +28,15 @@ type transition struct {
 	ev   EventKind
 }
 
-var sealerTable = map[transition]State{
+// transitions is a plan's table: (state, event) → next state.
+type transitions map[transition]State
+
+func (t transitions) next(from State, ev EventKind) (State, bool) {
+	to, ok := t[transition{from, ev}]
+	return to, ok
+}
+
+var sealerTable = transitions{
 	{Empty, EvAllocate}:                  Allocated,
 	{Allocated, EvAcquireDeals}:          DealsAcquired,
 	{DealsAcquired, EvAddPiece}:          PieceAdded,
@@ -47,11 +55,6 @@ var sealerTable = map[transition]State{
 	{C2Done, EvSubmitProof}:              ProofSubmitted,
 	{ProofSubmitted, EvReSubmitProof}:    C2Done,
 	{ProofSubmitted, EvFinish}:           Finished,
-}
-
-func (sealer) next(from State, ev EventKind) (State, bool) {
-	to, ok := sealerTable[transition{from, ev}]
-	return to, ok
 }
 
 func (s sealer) handle(j *job) (*Event, *Failure) {
@@ -88,12 +91,20 @@ func (s sealer) handle(j *job) (*Event, *Failure) {
 		return j.submitProof()
 	case ProofSubmitted:
 		return j.pollProof()
+	default:
+		return j.endOf(s.name())
+	}
+}
+
+// endOf handles the states every plan ends in, and any state the plan does not know.
+func (j *job) endOf(plan string) (*Event, *Failure) {
+	switch j.rec.State {
 	case Finished:
 		return j.reportFinalized()
 	case Aborted:
 		return nil, abort("task aborted")
 	default:
-		return nil, abort("unexpected state %s in %s planner", j.rec.State, s.name())
+		return nil, abort("unexpected state %s in %s planner", j.rec.State, plan)
 	}
 }
 

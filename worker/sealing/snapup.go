@@ -14,11 +14,11 @@ import (
 )
 
 // snapup is the plan that upgrades a sealed CC sector with deal data (spec/worker.md §6.3).
-type snapup struct{}
+type snapup struct{ transitions }
 
 func (snapup) name() string { return "snapup" }
 
-var snapupTable = map[transition]State{
+var snapupTable = transitions{
 	{Empty, EvAllocatedSnapUpSector}: Allocated,
 	{Allocated, EvAddPiece}:          PieceAdded,
 	{PieceAdded, EvBuildTreeD}:       TreeDBuilt,
@@ -27,11 +27,6 @@ var snapupTable = map[transition]State{
 	{SnapProved, EvPersist}:          Persisted,
 	{Persisted, EvRePersist}:         SnapProved,
 	{Persisted, EvFinish}:            Finished,
-}
-
-func (snapup) next(from State, ev EventKind) (State, bool) {
-	to, ok := snapupTable[transition{from, ev}]
-	return to, ok
 }
 
 func (s snapup) handle(j *job) (*Event, *Failure) {
@@ -53,12 +48,8 @@ func (s snapup) handle(j *job) (*Event, *Failure) {
 		return j.persistUpdate()
 	case Persisted:
 		return j.submitSnapUpProof()
-	case Finished:
-		return j.reportFinalized()
-	case Aborted:
-		return nil, abort("task aborted")
 	default:
-		return nil, abort("unexpected state %s in %s planner", j.rec.State, s.name())
+		return j.endOf(s.name())
 	}
 }
 

@@ -379,3 +379,16 @@ func TestStaticTreeDIsLinkedForCCSectors(t *testing.T) {
 		t.Error("the tree_d processor ran")
 	}
 }
+
+func TestResumeInAStateOfAnotherPlanAborts(t *testing.T) {
+	fm := newFakeManager(2)
+	r := newRig(t, fm)
+	pauseAtPCLanded(t, r, fm)
+	fm.pollPreCommit = nil
+	to := SnapEncoded
+	r.thread.Ctrl.RequestResume(&to)
+	r.waitFor("sector 1 aborted", func() bool { _, ok := fm.abortReason(sector(1)); return ok })
+	if reason, _ := fm.abortReason(sector(1)); reason != "unexpected state SnapEncoded in sealer planner" {
+		t.Errorf("abort reason = %q", reason)
+	}
+}

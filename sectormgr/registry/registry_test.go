@@ -117,3 +117,56 @@ func TestExpiredIsStrictlyLonger(t *testing.T) {
 		t.Fatal("longer than the expiration must be expired")
 	}
 }
+
+// A ping is soft state: a worker's first ping is stored before the call returns, refreshed
+// stamps at most flushInterval later, and a removal at once.
+func TestPingsAreWrittenThroughOnceAndBatchedAfter(t *testing.T) {
+	db, err := statedb.OpenHome(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Unix(1000, 0)
+	clock := func() time.Time { return now }
+	r := New(db, WithClock(clock))
+	w := api.WorkerInfo{Name: "w1", Dest: "10.0.0.1:17890"}
+	stored := func() *api.WorkerPingInfo {
+		p, err := New(db, WithClock(clock)).Get("w1") // a restarted manager reads the store
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := r.Ping(w); err != nil {
+		t.Fatal(err)
+	}
+	if p := stored(); p == nil || p.LastPing != 1000 {
+		t.Fatalf("first ping not written through: %+v", p)
+	}
+	now = now.Add(time.Second)
+	r.Ping(w)
+	if p, _ := r.Get("w1"); p.LastPing != 1001 {
+		t.Fatalf("served stamp = %d, want 1001", p.LastPing)
+	}
+	if p := stored(); p.LastPing != 1000 {
+		t.Fatalf("a refresh within flushInterval was written: %+v", p)
+	}
+	now = now.Add(flushInterval)
+	r.Ping(w)
+	if p := stored(); p.LastPing != now.Unix() {
+		t.Fatalf("stamp not flushed after flushInterval: %+v", p)
+	}
+	moved := w
+	moved.Dest = "10.0.0.2:17890"
+	now = now.Add(time.Second)
+	r.Ping(moved)
+	if p := stored(); p.Info.Dest != moved.Dest {
+		t.Fatalf("a new address must be written through: %+v", p)
+	}
+	if err := r.Remove("w1"); err != nil {
+		t.Fatal(err)
+	}
+	if p := stored(); p != nil {
+		t.Fatalf("removed worker still stored: %+v", p)
+	}
+}

@@ -169,14 +169,7 @@ func (s *Store) Update(sid abi.SectorID, fn func(st *api.SectorState) error) err
 
 func updateOnline(tx statedb.Txn, sid abi.SectorID, fn func(st *api.SectorState) error) error {
 	key := onlinePrefix + Key(sid)
-	raw, err := tx.Get(key)
-	if errors.Is(err, statedb.ErrNotFound) {
-		return api.ErrSectorStateNotFound()
-	}
-	if err != nil {
-		return err
-	}
-	st, err := decode(key, raw)
+	st, raw, err := loadState(tx, key)
 	if err != nil {
 		return err
 	}
@@ -362,15 +355,7 @@ func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (mo
 // alreadyOffline answers a move of a sector that is not online: nil when its offline state shows
 // the same move was made before, else the unwrapped 11001 error.
 func alreadyOffline(tx statedb.Txn, sid abi.SectorID, done func(off *api.SectorState) bool) error {
-	key := offlinePrefix + Key(sid)
-	raw, err := tx.Get(key)
-	if errors.Is(err, statedb.ErrNotFound) {
-		return api.ErrSectorStateNotFound()
-	}
-	if err != nil {
-		return err
-	}
-	st, err := decode(key, raw)
+	st, _, err := loadState(tx, offlinePrefix+Key(sid))
 	if err != nil {
 		return err
 	}
@@ -429,6 +414,20 @@ func (s *Store) reopen(sid abi.SectorID, missing string, fn func(st *api.SectorS
 		}
 		return tx.Delete(key)
 	})
+}
+
+// loadState reads a sector state and its encoding in a transaction; a missing one is the
+// unwrapped 11001.
+func loadState(tx statedb.Txn, key string) (*api.SectorState, []byte, error) {
+	raw, err := tx.Get(key)
+	if errors.Is(err, statedb.ErrNotFound) {
+		return nil, nil, api.ErrSectorStateNotFound()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := decode(key, raw)
+	return st, raw, err
 }
 
 func put(tx statedb.Txn, key string, st *api.SectorState) error {

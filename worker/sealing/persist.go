@@ -1,11 +1,26 @@
 package sealing
 
 import (
+	"github.com/filecoin-project/go-state-types/abi"
 	"path/filepath"
 
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
+
+// persist copies the sector's data file and its cache files (paths given by the plan) into a
+// persist store and records which one.
+func (j *job) persist(dataFile, cacheDir func(abi.SectorID) string) (*Event, *Failure) {
+	s, f := j.sector()
+	if f != nil {
+		return nil, f
+	}
+	instance, f := j.persistFiles(dataFile(s.ID), cacheDir(s.ID))
+	if f != nil {
+		return nil, f
+	}
+	return event(EvPersist, func(r *Record) { r.Phases.PersistInstance = &instance }), nil
+}
 
 // persistFiles reserves space in a persist store through the manager and copies the sector's data
 // file and the cache files proving needs into it, at the same relative paths (spec/worker.md §6.5).

@@ -404,15 +404,7 @@ func (j *job) pollPreCommit() (*Event, *Failure) {
 }
 
 func (j *job) persistSealed() (*Event, *Failure) {
-	s, f := j.sector()
-	if f != nil {
-		return nil, f
-	}
-	instance, f := j.persistFiles(j.t.Loc.Sealed(s.ID), j.t.Loc.Cache(s.ID))
-	if f != nil {
-		return nil, f
-	}
-	return event(EvPersist, func(r *Record) { r.Phases.PersistInstance = &instance }), nil
+	return j.persist(j.t.Loc.Sealed, j.t.Loc.Cache)
 }
 
 func (j *job) submitPersisted() (*Event, *Failure) {

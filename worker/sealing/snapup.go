@@ -250,15 +250,7 @@ func (j *job) snapProve() (*Event, *Failure) {
 }
 
 func (j *job) persistUpdate() (*Event, *Failure) {
-	s, f := j.sector()
-	if f != nil {
-		return nil, f
-	}
-	instance, f := j.persistFiles(j.t.Loc.Update(s.ID), j.t.Loc.UpdateCache(s.ID))
-	if f != nil {
-		return nil, f
-	}
-	return event(EvPersist, func(r *Record) { r.Phases.PersistInstance = &instance }), nil
+	return j.persist(j.t.Loc.Update, j.t.Loc.UpdateCache)
 }
 
 func (j *job) submitSnapUpProof() (*Event, *Failure) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+
 	"os"
 	"path/filepath"
 	"reflect"
@@ -46,7 +48,7 @@ func TestDefaults(t *testing.T) {
 	if got := cfg.AdminDialAddr(); got != "127.0.0.1:17890" {
 		t.Errorf("AdminDialAddr = %q, want 127.0.0.1:17890", got)
 	}
-	if got := cfg.SectorManager.Addr.Endpoint(); got != "http://127.0.0.1:1789/rpc/v0" {
+	if got := cfg.SectorManager.Addr.URL(api.ManagerRPCPath); got != "http://127.0.0.1:1789/rpc/v0" {
 		t.Errorf("manager endpoint = %q", got)
 	}
 	if cfg.SectorManager.PieceToken != "" || cfg.SectorManager.RPCClientHeaders != nil {
@@ -115,7 +117,7 @@ location = "./store1"
 		sm.RPCClientHeaders["User-Agent"] != "jsonrpc-core-client" {
 		t.Errorf("SectorManager = %+v", sm)
 	}
-	if got := sm.Addr.Endpoint(); got != "http://10.0.0.1:1789/rpc/v0" {
+	if got := sm.Addr.URL(api.ManagerRPCPath); got != "http://10.0.0.1:1789/rpc/v0" {
 		t.Errorf("endpoint = %q", got)
 	}
 	if got := cfg.Threads()[0].Location; got != "./store1" {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+
 	"strings"
 	"testing"
 )
@@ -13,6 +15,8 @@ func TestManagerEndpoint(t *testing.T) {
 		{"/ip4/10.0.0.2/tcp/8443/tls/http", "https://10.0.0.2:8443/rpc/v0", "https://10.0.0.2:8443", "10.0.0.2:8443"},
 		{"/ip6/::1/tcp/1789", "http://[::1]:1789/rpc/v0", "http://[::1]:1789", "[::1]:1789"},
 		{"/dns4/manager.local/tcp/1789", "http://manager.local:1789/rpc/v0", "http://manager.local:1789", "manager.local:1789"},
+		{"ws://127.0.0.1:1234/rpc/v1", "http://127.0.0.1:1234/rpc/v0", "http://127.0.0.1:1234", "127.0.0.1:1234"},
+		{"/ip4/127.0.0.1/tcp/1234/ws", "http://127.0.0.1:1234/rpc/v0", "http://127.0.0.1:1234", "127.0.0.1:1234"},
 		{"/dns6/manager.local/tcp/1789/https", "https://manager.local:1789/rpc/v0", "https://manager.local:1789", "manager.local:1789"},
 		{"/ip4/127.0.0.1", "http://127.0.0.1/rpc/v0", "http://127.0.0.1", "127.0.0.1:80"},
 		{"http://127.0.0.1:1789", "http://127.0.0.1:1789/rpc/v0", "http://127.0.0.1:1789", "127.0.0.1:1789"},
@@ -28,7 +32,7 @@ func TestManagerEndpoint(t *testing.T) {
 			t.Errorf("ParseManagerAddr(%q): %v", c.raw, err)
 			continue
 		}
-		if got := a.Endpoint(); got != c.endpoint {
+		if got := a.URL(api.ManagerRPCPath); got != c.endpoint {
 			t.Errorf("Endpoint(%q) = %q, want %q", c.raw, got, c.endpoint)
 		}
 		if got := a.Origin(); got != c.origin {
@@ -53,7 +57,7 @@ func TestManagerEndpointErrors(t *testing.T) {
 		{"/ip4/999.0.0.1/tcp/1789", "invalid multiaddr"},
 		{"", "is required"},
 		{"127.0.0.1:1789", "want a multiaddr such as /ip4/127.0.0.1/tcp/1789 or a URL"},
-		{"ws://127.0.0.1:1789", "invalid address"},
+		{"ftp://127.0.0.1:1789", "invalid address"},
 		{"http://", "invalid address"},
 	}
 	for _, c := range cases {

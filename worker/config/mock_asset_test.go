@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+
 	"reflect"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ func TestMockAsset(t *testing.T) {
 		t.Fatalf("Load mock asset: %v", err)
 	}
 
-	if got := cfg.SectorManager.Addr.Endpoint(); got != "http://127.0.0.1:1789/rpc/v0" {
+	if got := cfg.SectorManager.Addr.URL(api.ManagerRPCPath); got != "http://127.0.0.1:1789/rpc/v0" {
 		t.Errorf("manager endpoint = %q", got)
 	}
 	if got := cfg.AdminListenAddr(); got != "127.0.0.1:17890" {

@@ -19,7 +19,7 @@ const createTokenHint = "create one with `venus-sector-manager --home <manager h
 // returns the admin api's verifier, nil for a worker without a token, which checks only that the
 // manager does not require one.
 func checkToken(ctx context.Context, rpc *api.ManagerClient, cfg *config.Config) (*admin.Verifier, error) {
-	endpoint := cfg.SectorManager.Addr.Endpoint()
+	endpoint := cfg.SectorManager.Addr.URL(api.ManagerRPCPath)
 	token := cfg.SectorManager.Token
 	if token == "" {
 		// The original manager has no Version: only a refusal for want of a token counts here.

@@ -42,7 +42,7 @@ func check(t *testing.T, addr, token string) (verifier bool, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rpc, closer, err := api.NewManagerClient(context.Background(), cfg.SectorManager.Addr.Endpoint(), api.AuthHeader(token))
+	rpc, closer, err := api.NewManagerClient(context.Background(), cfg.SectorManager.Addr.URL(api.ManagerRPCPath), api.AuthHeader(token))
 	if err != nil {
 		t.Fatal(err)
 	}

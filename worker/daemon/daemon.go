@@ -59,7 +59,7 @@ func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
 		d.close()
 		return nil, err
 	}
-	d.log.Infow("worker ready", "name", d.info.Name, "dest", d.info.Dest, "threads", len(d.pool.Threads), "manager", cfg.SectorManager.Addr.Endpoint())
+	d.log.Infow("worker ready", "name", d.info.Name, "dest", d.info.Dest, "threads", len(d.pool.Threads), "manager", cfg.SectorManager.Addr.URL(api.ManagerRPCPath))
 	return d, nil
 }
 
@@ -69,9 +69,9 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if err := cfg.CheckAdminExposure(); err != nil {
 		return err
 	}
-	d.rpc, d.closeRPC, err = api.NewManagerClient(ctx, addr.Endpoint(), api.AuthHeader(cfg.SectorManager.Token))
+	d.rpc, d.closeRPC, err = api.NewManagerClient(ctx, addr.URL(api.ManagerRPCPath), api.AuthHeader(cfg.SectorManager.Token))
 	if err != nil {
-		return fmt.Errorf("sector manager client for %s: %w", addr.Endpoint(), err)
+		return fmt.Errorf("sector manager client for %s: %w", addr.URL(api.ManagerRPCPath), err)
 	}
 	localIP, err := localIPToward(addr.DialAddr())
 	if err != nil {
@@ -80,7 +80,7 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if d.verifier, err = checkToken(ctx, d.rpc, cfg); err != nil {
 		return err
 	}
-	if err := checkProofsAgainst(ctx, d.rpc, addr.Endpoint()); err != nil {
+	if err := checkProofsAgainst(ctx, d.rpc, addr.URL(api.ManagerRPCPath)); err != nil {
 		return err
 	}
 	attached, err := d.openAttached(ctx)

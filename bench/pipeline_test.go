@@ -219,7 +219,7 @@ func BenchmarkPipelineBreakdown(b *testing.B) {
 func handWiredPool(b *testing.B, cfg *config.Config, rpcs, procs *timer) *sealing.Pool {
 	b.Helper()
 	ctx := context.Background()
-	rpc, closeRPC, err := api.NewManagerClient(ctx, cfg.SectorManager.Addr.Endpoint(), nil)
+	rpc, closeRPC, err := api.NewManagerClient(ctx, cfg.SectorManager.Addr.URL(api.ManagerRPCPath), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

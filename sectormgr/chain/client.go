@@ -65,6 +65,9 @@ type fullNodeClient struct {
 // CallTimeout bounds every call but StateWaitMsg, so a hung node becomes a temporary error.
 const CallTimeout = 30 * time.Second
 
+// callTimeout is CallTimeout; tests shorten it to check that a hung node does not hang a call.
+var callTimeout = CallTimeout
+
 // NodeError is a failed full-node call: the node was unreachable or answered an error. The
 // manager treats it as temporary (a worker retries the call that led to it).
 type NodeError struct {
@@ -108,7 +111,7 @@ func Dial(ctx context.Context, endpoint, token string) (*Node, error) {
 	}
 	n := &Node{endpoint: endpoint}
 	closer, err := jsonrpc.NewMergeClient(ctx, endpoint, Namespace, []interface{}{&n.c}, header,
-		jsonrpc.WithHTTPClient(&http.Client{Timeout: 2 * CallTimeout}), jsonrpc.WithTimeout(2*CallTimeout))
+		jsonrpc.WithHTTPClient(&http.Client{Timeout: 2 * callTimeout}), jsonrpc.WithTimeout(2*callTimeout))
 	if err != nil {
 		return nil, &NodeError{Addr: endpoint, Method: "dial", Err: err}
 	}
@@ -134,7 +137,7 @@ func (n *Node) wrap(method string, err error) error {
 }
 
 func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, CallTimeout)
+	return context.WithTimeout(ctx, callTimeout)
 }
 
 func (n *Node) ChainHead(ctx context.Context) (*TipSet, error) {

@@ -41,6 +41,8 @@ func App() *cli.App {
 		Before: checkNetwork,
 		Commands: []*cli.Command{
 			mockCommand(),
+			daemonCommand(),
+			simchainCommand(),
 			utilCommand(),
 			authCommand(),
 		},

@@ -1,0 +1,144 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/manager"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
+)
+
+const (
+	flagConfDir          = "conf-dir"
+	flagUnsafeMockProofs = "unsafe-mock-proofs"
+)
+
+// reloadDelay is how long the daemon waits after SIGUSR1 before it re-reads its config, as the
+// original does (an editor may still be writing the file).
+var reloadDelay = 10 * time.Second
+
+func daemonCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "daemon",
+		Usage: "the production manager: init writes the config, run serves it against a Lotus full node",
+		Subcommands: []*cli.Command{
+			{
+				Name:   "init",
+				Usage:  "write an example sector-manager.cfg and ext-prover.cfg into the home",
+				Action: runDaemonInit,
+			},
+			{
+				Name:  "run",
+				Usage: "run the manager: sealing APIs for workers, commitments sent to the chain",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: flagListen, Value: server.DefaultListen, Usage: "address of the rpc server"},
+					&cli.StringFlag{Name: flagConfDir, Usage: "read sector-manager.cfg from this directory instead of the home"},
+					&cli.BoolFlag{Name: flagUnsafeMockProofs, Usage: "accept mock proofs on a network other than the simulated one " +
+						"(devnets and tests only: such proofs never verify on a real chain)"},
+				},
+				Action: runDaemon,
+			},
+		},
+	}
+}
+
+func runDaemonInit(c *cli.Context) error {
+	home, err := expandHome(c.String(flagHome))
+	if err != nil {
+		return err
+	}
+	return config.InitHome(home)
+}
+
+func runDaemon(c *cli.Context) error {
+	home, err := expandHome(c.String(flagHome))
+	if err != nil {
+		return err
+	}
+	confDir := home
+	if dir := c.String(flagConfDir); dir != "" {
+		confDir = dir
+	}
+	cfg, err := config.Load(confDir)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if text, err := config.Encode(cfg); err == nil {
+		log.Infof("Sector-manager initial cfg:\n%s", text)
+	}
+	live := config.NewLive(confDir, cfg)
+
+	authOpts, ownToken, err := managerAuth(c, home)
+	if err != nil {
+		return err
+	}
+	db, err := statedb.OpenHome(home)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ctx, stop := context.WithCancel(c.Context)
+	defer stop()
+	built, err := manager.Build(ctx, manager.BuildOptions{
+		Config:           live,
+		DB:               db,
+		UnsafeMockProofs: c.Bool(flagUnsafeMockProofs),
+	})
+	if err != nil {
+		return err
+	}
+	defer built.Close()
+	built.Manager.SetWorkerToken(ownToken)
+	go reloadOnSIGUSR1(ctx, live)
+
+	ln, err := server.Listen(c.String(flagListen))
+	if err != nil {
+		return err
+	}
+	onListening(ln.Addr())
+	log.Infow("daemon running", "addr", ln.Addr().String(), "home", home, "conf-dir", confDir)
+	opts := append(authOpts, server.WithHandler("/piecestore/", built.PieceStore))
+	err = server.Serve(ctx, ln, server.New(built.Manager, opts...))
+	log.Info("stop application")
+	return err
+}
+
+// reloadOnSIGUSR1 re-reads the config reloadDelay after each SIGUSR1; what is read on every use
+// (the [[Miners]] settings) changes, endpoints and stores built at start do not.
+func reloadOnSIGUSR1(ctx context.Context, live *config.Live) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+		}
+		log.Infof("SIGUSR1: reloading the config in %s", reloadDelay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(reloadDelay):
+		}
+		if err := live.Reload(); err != nil {
+			log.Errorw("config reload failed; the previous config stays in use", "err", err)
+			continue
+		}
+		if text, err := config.Encode(live.Get()); err == nil {
+			log.Infof("Sector-manager reloaded cfg:\n%s", fmt.Sprint(text))
+		}
+	}
+}

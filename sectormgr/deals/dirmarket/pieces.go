@@ -1,0 +1,58 @@
+package dirmarket
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+)
+
+// PieceStoreHandler serves GET /piecestore/<piece cid> with the payload of the deal with that
+// piece CID: 405 for another method, 400 for an invalid CID, 404 for a CID that is no deal's or
+// whose file is gone. Mount it at /piecestore/.
+func (m *Market) PieceStoreHandler() http.Handler {
+	return http.HandlerFunc(m.servePiece)
+}
+
+func (m *Market) servePiece(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, fmt.Sprintf("method %s not allowed: use GET", r.Method), http.StatusMethodNotAllowed)
+		return
+	}
+	raw := strings.TrimPrefix(r.URL.Path, "/piecestore/")
+	c, err := cid.Decode(raw)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("invalid piece cid %q: %v", raw, err), http.StatusBadRequest)
+		return
+	}
+	d := m.byCID[c]
+	if d == nil {
+		http.Error(w, fmt.Sprintf("piece %s not found: no deal has it", c), http.StatusNotFound)
+		return
+	}
+	f, err := os.Open(d.path)
+	if errors.Is(err, os.ErrNotExist) {
+		http.Error(w, fmt.Sprintf("piece %s not found: its payload file %s is gone", c, d.path), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, fmt.Sprintf("piece %s: %v", c, err), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		http.Error(w, fmt.Sprintf("piece %s: %v", c, err), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
+	if _, err := io.Copy(w, f); err != nil {
+		log.Warnw("serve piece", "piece", c, "deal", d.ID, "err", err)
+	}
+}

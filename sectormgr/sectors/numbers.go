@@ -1,0 +1,81 @@
+package sectors
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
+)
+
+// NextNumber hands out the next sector number of miner for the production allocator
+// (spec/sector-manager.md §4.4): max(last handed out, min) + 1, where min is the miner's
+// MinNumber or InitNumber. The number is durable once NextNumber returns, so it is never handed
+// out again even if the sector is then refused (e.g. the chain says the number is taken); the
+// sector's state is created apart, by Init. A number that already has a state (an imported
+// sector) is skipped.
+//
+// With ceiling set (the miner's MaxNumber), ok is false and nothing changes when the number
+// would be above *ceiling.
+func (s *Store) NextNumber(miner abi.ActorID, floor uint64, ceiling *uint64) (num abi.SectorNumber, ok bool, err error) {
+	err = s.db.Update(func(tx statedb.Txn) error {
+		last, err := lastNumber(tx, miner)
+		if err != nil {
+			return err
+		}
+		next := max(last, floor)
+		for {
+			next++
+			taken, err := exists(tx, abi.SectorID{Miner: miner, Number: abi.SectorNumber(next)})
+			if err != nil {
+				return err
+			}
+			if !taken {
+				break
+			}
+		}
+		if ceiling != nil && next > *ceiling {
+			return nil
+		}
+		ok, num = true, abi.SectorNumber(next)
+		return tx.Put(numberKey(miner), binary.AppendUvarint(nil, next))
+	})
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	return num, true, nil
+}
+
+// LastNumber is the last sector number handed out for miner, 0 if none was.
+func (s *Store) LastNumber(miner abi.ActorID) (uint64, error) {
+	return lastNumber(readOnly{s.db}, miner)
+}
+
+// readOnly lets the transaction helpers read outside a transaction; it never writes.
+type readOnly struct{ db statedb.DB }
+
+func (r readOnly) Get(key string) ([]byte, error) { return r.db.Get(key) }
+func (r readOnly) Put(key string, value []byte) error {
+	return fmt.Errorf("put %s outside a transaction", key)
+}
+func (r readOnly) Delete(key string) error {
+	return fmt.Errorf("delete %s outside a transaction", key)
+}
+
+// Init creates the online state {ID, SectorType} of a sector numbered by NextNumber. A sector
+// that has a state already, online or offline, is refused: `sector m-<miner>-n-<num> already
+// initialized`.
+func (s *Store) Init(sid abi.SectorID, proof abi.RegisteredSealProof) error {
+	return s.db.Update(func(tx statedb.Txn) error {
+		taken, err := exists(tx, sid)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("sector %s already initialized", Key(sid))
+		}
+		return put(tx, onlinePrefix+Key(sid), &api.SectorState{ID: sid, SectorType: proof})
+	})
+}

@@ -46,10 +46,11 @@ func IsMockManager(version string) bool { return strings.HasSuffix(version, Mock
 // SealerCliAPI is the part of the Venus namespace that operators' tools (`util`) call.
 //
 // The Worker* proxies are ours (the original CLI dialled workers itself): the manager resolves
-// worker, a registered worker name or an address, as spec/sector-manager.md §1.5 says, and calls
-// the worker's admin API (VenusWorker at http://<dest>/) for the caller, so an operator needs to
-// reach only the manager. A JSON-RPC error of the worker comes back with the worker's code and
-// its message, prefixed by the worker and the address tried.
+// worker, a registered worker name (not an address, unlike spec/sector-manager.md §1.5), to the
+// Dest it registered, and calls the worker's admin API (VenusWorker at http://<dest>/) for the
+// caller with its worker-admin credential, so an operator needs to reach only the manager. They
+// all need admin. A JSON-RPC error of the worker comes back with the worker's code and its
+// message, prefixed by the worker and the address tried.
 type SealerCliAPI interface {
 	// ListSectors lists the states of one store ("online" or "offline") in key order
 	// (m-<miner>-n-<number>, lexicographic), filtered by job.
@@ -68,7 +69,7 @@ type SealerCliAPI interface {
 	// worker that still runs registers again at its next ping.
 	WorkerPingInfoRemove(ctx context.Context, name string) error
 
-	// WorkerResolveDest says which address the manager uses for worker (name or address).
+	// WorkerResolveDest says which address the manager uses for worker, a registered name.
 	WorkerResolveDest(ctx context.Context, worker string) (string, error)
 	// WorkerAdminList proxies VenusWorker.WorkerList to worker.
 	WorkerAdminList(ctx context.Context, worker string) ([]WorkerThreadInfo, error)
@@ -129,8 +130,8 @@ type ManagerClient struct {
 	WorkerGetPingInfo    func(ctx context.Context, name string) (*WorkerPingInfo, error)                              `perm:"read"`
 	WorkerPingInfoList   func(ctx context.Context) ([]WorkerPingInfo, error)                                          `perm:"read"`
 	WorkerPingInfoRemove func(ctx context.Context, name string) error                                                 `perm:"admin"`
-	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)                                     `perm:"read"`
-	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)                         `perm:"read"`
+	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)                                     `perm:"admin"`
+	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)                         `perm:"admin"`
 	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)                         `perm:"admin"`
 	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)          `perm:"admin"`
 

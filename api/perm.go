@@ -1,10 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -28,6 +33,11 @@ const (
 // AllPermissions is what an admin token carries, and what every caller of an open daemon has.
 var AllPermissions = []Permission{PermRead, PermWrite, PermAdmin}
 
+// PermWorkerAdmin is the permission of the credential the manager's proxy sends to workers (util
+// worker info/pause/resume). A worker's admin api gives it every permission (WorkerAdminPerms);
+// the manager's own api gives it none, so a worker host that leaks it cannot act on the cluster.
+const PermWorkerAdmin Permission = "worker-admin"
+
 // AllowFor is the Allow list of a token created for perm: admin implies write implies read, as
 // `lotus auth create-token --perm` does. An unknown perm gives nil.
 func AllowFor(perm Permission) []Permission {
@@ -37,6 +47,18 @@ func AllowFor(perm Permission) []Permission {
 		}
 	}
 	return nil
+}
+
+// WorkerAdminPerms wraps the verifier of a worker's admin api: a token that the manager says
+// carries PermWorkerAdmin (the manager's proxy) may call every VenusWorker method.
+func WorkerAdminPerms(verify func(ctx context.Context, token string) ([]Permission, error)) func(ctx context.Context, token string) ([]Permission, error) {
+	return func(ctx context.Context, token string) ([]Permission, error) {
+		perms, err := verify(ctx, token)
+		if err == nil && slices.Contains(perms, PermWorkerAdmin) {
+			return append([]Permission(nil), AllPermissions...), nil
+		}
+		return perms, err
+	}
 }
 
 // ErrCodePermissionDenied is the JSON-RPC code of a call refused for want of a permission: no
@@ -60,11 +82,27 @@ func AuthHeader(token string) http.Header {
 
 type authFailureKey struct{}
 
+type callerKey struct{}
+
+// MaxBodyWithoutPermission is how much of a request body an AuthHandler reads from a caller that
+// has no permission at all (no token where one is required, or a token it refused): enough for
+// any one JSON-RPC call, whose refusal then names the method, and little enough that such callers
+// cannot make the daemon hold their uploads.
+const MaxBodyWithoutPermission = 16 << 10
+
 // AuthHandler puts the caller's permissions into each request's context for the permission
 // checks of the methods (CheckPerm, PermissionedManagerAPI), like go-jsonrpc's auth.Handler.
-// Unlike auth.Handler it never answers 401: a token that fails Verify gives no permission, and
-// the refusal of the method names the permission it needs and why the token did not count, so a
-// user sees one JSON-RPC error that says what to fix.
+// Unlike auth.Handler it never answers 401 to a call it can read: a token that fails Verify gives
+// no permission, and the refusal of the method names the permission it needs and why the token
+// did not count, so a user sees one JSON-RPC error that says what to fix.
+//
+// The token is checked before the body is read. A caller without any permission gets at most
+// MaxBodyWithoutPermission bytes read (a larger body is refused with 401 and the connection
+// closed), and no websocket session (401).
+//
+// A token comes in the Authorization header ("Bearer <token>"); the token query parameter of
+// Lotus's websocket clients is accepted on a websocket upgrade only, since a URL ends up in logs
+// and browser histories.
 type AuthHandler struct {
 	// Verify returns the permissions of a token; nil makes the daemon open: every caller has
 	// every permission, whatever it sends.
@@ -80,31 +118,108 @@ func (h *AuthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Next.ServeHTTP(w, r.WithContext(auth.WithPerm(ctx, AllPermissions)))
 		return
 	}
-	token, ok := requestToken(r)
+	perms, failure := []Permission{}, ""
+	token, reason := requestToken(r)
 	switch {
-	case !ok:
-		ctx = withAuthFailure(auth.WithPerm(ctx, []Permission{}), "the Authorization header is not \"Bearer <token>\"")
+	case reason != "":
+		failure = reason
 	case token == "":
-		ctx = auth.WithPerm(ctx, append([]Permission{}, h.Default...))
+		perms = append(perms, h.Default...)
 	default:
-		perms, err := h.Verify(ctx, token)
+		verified, err := h.Verify(ctx, token)
 		if err != nil {
-			ctx = withAuthFailure(auth.WithPerm(ctx, []Permission{}), err.Error())
+			failure = err.Error()
 		} else {
-			ctx = auth.WithPerm(ctx, perms)
+			perms = verified
+			ctx = context.WithValue(ctx, callerKey{}, tokenID(token))
 		}
+	}
+	ctx = auth.WithPerm(ctx, perms)
+	if failure != "" {
+		ctx = withAuthFailure(ctx, failure)
+	}
+	if len(perms) == 0 && !boundBody(w, r, failure) {
+		return
 	}
 	h.Next.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// requestToken reads "Authorization: Bearer <token>", else the token query parameter (websocket
-// clients of Lotus use it); ok is false for an Authorization header of another form.
-func requestToken(r *http.Request) (token string, ok bool) {
+// boundBody is the treatment of a caller without permission: its body is read only up to
+// MaxBodyWithoutPermission, and kept so that the refusal of its call can name the method. It
+// answers the request itself, and returns false, when there is more or it asks for a websocket.
+func boundBody(w http.ResponseWriter, r *http.Request, failure string) bool {
+	why := "no token"
+	if failure != "" {
+		why = failure
+	}
+	if IsWebsocketUpgrade(r) {
+		http.Error(w, "missing permission: "+why+"; a websocket session needs a token with a permission", http.StatusUnauthorized)
+		return false
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	var body []byte
+	if r.ContentLength <= MaxBodyWithoutPermission {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, MaxBodyWithoutPermission+1))
+		if err != nil {
+			http.Error(w, "read request: "+err.Error(), http.StatusBadRequest)
+			return false
+		}
+	}
+	if r.ContentLength > MaxBodyWithoutPermission || len(body) > MaxBodyWithoutPermission {
+		w.Header().Set("Connection", "close")
+		http.Error(w, fmt.Sprintf("missing permission: %s; the request was refused before its body was read "+
+			"(a caller without a permission may send at most %d bytes)", why, MaxBodyWithoutPermission), http.StatusUnauthorized)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
+}
+
+// IsWebsocketUpgrade tells a websocket upgrade request, as go-jsonrpc does (a Connection header
+// that says upgrade).
+func IsWebsocketUpgrade(r *http.Request) bool {
+	return strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+// requestToken reads "Authorization: Bearer <token>", else the token query parameter of a
+// websocket upgrade. A reason says why the request's token cannot count: an Authorization header
+// of another form, or a token in the URL of a plain request.
+func requestToken(r *http.Request) (token, reason string) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		t, found := strings.CutPrefix(h, "Bearer ")
-		return strings.TrimSpace(t), found
+		if !found {
+			return "", "the Authorization header is not \"Bearer <token>\""
+		}
+		return strings.TrimSpace(t), ""
 	}
-	return r.URL.Query().Get("token"), true
+	t := r.URL.Query().Get("token")
+	if t != "" && !IsWebsocketUpgrade(r) {
+		return "", "a token in the URL (?token=) is accepted on a websocket upgrade only: send it as \"Authorization: Bearer <token>\""
+	}
+	return t, ""
+}
+
+// tokenID names a token without keeping it: the hex SHA-256 of the token.
+func tokenID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CallerID names the token the request of ctx was verified with (the hex SHA-256 of the token),
+// "" for a caller without a token or on an open daemon: the identity a worker's registered name
+// is bound to.
+func CallerID(ctx context.Context) string {
+	id, _ := ctx.Value(callerKey{}).(string)
+	return id
+}
+
+// WithCallerID is the context of a call verified with a token of that id (for tests of what
+// reads CallerID).
+func WithCallerID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, callerKey{}, id)
 }
 
 func withAuthFailure(ctx context.Context, reason string) context.Context {

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 )
@@ -128,6 +132,20 @@ func TestAuthWorkerWithTokenSeals(t *testing.T) {
 	if r := m.util(t, "worker", "resume", "e2e-worker", "0"); r.code != 0 || !strings.Contains(r.stderr, "resume call done, ok = true") {
 		t.Fatalf("util worker resume: %d %s", r.code, r.stderr)
 	}
+	// Another worker's write token cannot take the name over and have the manager call its own
+	// address; an address is not a worker either.
+	thief, closeThief, err := api.NewManagerClient(context.Background(), "http://"+m.addr+api.ManagerRPCPath, api.AuthHeader(m.createToken(t, "write")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeThief()
+	if err := thief.WorkerPing(context.Background(), api.WorkerInfo{Name: "e2e-worker", Dest: "127.0.0.1:1"}); err == nil ||
+		!strings.Contains(err.Error(), `worker name "e2e-worker" is registered by another token`) {
+		t.Errorf("ping of e2e-worker with another write token: %v", err)
+	}
+	if r := m.util(t, "worker", "info", w.adminAddr); r.code == 0 || !strings.Contains(r.stderr, "is an address, and the manager calls registered workers only") {
+		t.Errorf("util worker info <address>: %d %s", r.code, r.stderr)
+	}
 	// An admin token in the worker's config makes the local CLI an admin one.
 	setToken(t, w, m.createToken(t, "admin"))
 	if r := w.cli(t, "pause", "--index", "1"); r.code != 0 {
@@ -177,6 +195,57 @@ func TestVersionFlags(t *testing.T) {
 		r := mustRun(t, bin(name), "--version")
 		if !regexp.MustCompile(`^` + name + ` version \S+\+\S+ \(proofs: (mock|ffi)\)\n$`).MatchString(r.stdout) {
 			t.Errorf("%s --version = %q", name, r.stdout)
+		}
+	}
+}
+
+// A web page cannot drive a tokenless worker or an open mock: the review's text/plain POST from
+// another origin and its cross-origin websocket are refused by both daemons, and nothing changes.
+// Under auth the profiler needs an admin token.
+func TestAuthBrowsersAreRefusedByBothDaemons(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startManagerProc(t, addr)
+	w := newWorkerSetup(t, addr, 1)
+	startWorker(t, w)
+	for name, c := range map[string]struct{ url, body string }{
+		"worker": {"http://" + w.adminAddr + "/", `{"jsonrpc":"2.0","method":"VenusWorker.WorkerPause","params":[0],"id":1}`},
+		"mock":   {"http://" + addr + api.ManagerRPCPath, `{"jsonrpc":"2.0","method":"Venus.WorkerPingInfoRemove","params":["e2e-worker"],"id":1}`},
+	} {
+		req, _ := http.NewRequest("POST", c.url, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Origin", "http://evil.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(string(msg), `refused: Origin "http://evil.example" is not this server's`) {
+			t.Errorf("%s: cross-origin text/plain POST: %d %q", name, resp.StatusCode, msg)
+		}
+		ws := "ws" + strings.TrimPrefix(c.url, "http")
+		if _, resp, _ := websocket.DefaultDialer.Dial(ws, http.Header{"Origin": {"http://evil.example"}}); resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: cross-origin websocket: %v", name, resp)
+		}
+	}
+	if th := threads(t, adminClient(t, w)); th[0].Paused {
+		t.Error("the refused request paused the worker's thread")
+	}
+
+	m := startAuthManager(t)
+	admin, _ := os.ReadFile(filepath.Join(m.home, "token"))
+	for token, want := range map[string]int{"": 401, m.createToken(t, "write"): 403, strings.TrimSpace(string(admin)): 200} {
+		req, _ := http.NewRequest("GET", "http://"+m.addr+"/debug/pprof/cmdline", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("pprof with token %.10q: %d, want %d", token, resp.StatusCode, want)
 		}
 	}
 }

@@ -18,16 +18,20 @@ func TestExternalProcessors(t *testing.T) {
 	mgr, addr := startManager(t)
 	w := newWorkerSetup(t, addr, 1)
 	marker := filepath.Join(w.dir, "pc2-first-run")
+	received := filepath.Join(w.dir, "pc2-first-request")
 	script := filepath.Join(w.dir, "pc2.sh")
 	os.WriteFile(script, []byte(fmt.Sprintf(`#!/usr/bin/env bash
-# The first pc2 child announces itself and then never answers; later ones are the real consumer.
+# The first pc2 child announces itself, takes its request and never answers; later ones are the
+# real consumer.
 if [ ! -e %[1]q ]; then
   echo $$ > %[1]q
   echo "pc2 processor ready"
+  read -r request
+  echo "$request" > %[3]q.tmp && mv %[3]q.tmp %[3]q
   exec sleep 600
 fi
 exec %[2]q processor pc2
-`, marker, bin("venus-worker"))), 0o755)
+`, marker, bin("venus-worker"), received)), 0o755)
 
 	cfg, _ := os.ReadFile(w.cfg)
 	ext := fmt.Sprintf(`
@@ -43,12 +47,13 @@ stable_wait = "10s"
 
 	startWorker(t, w)
 	c := adminClient(t, w)
-	waitFor(t, "pc2 running in the hanging child", 30*time.Second, func() bool {
-		th := threads(t, c)[0]
-		_, err := os.Stat(marker)
-		return th.State == "PC1Done" && err == nil
+	waitFor(t, "the pc2 request in the hanging child", 30*time.Second, func() bool {
+		_, err := os.Stat(received)
+		return err == nil
 	})
-	time.Sleep(200 * time.Millisecond) // let the request reach the child
+	if th := threads(t, c)[0]; th.State != "PC1Done" {
+		t.Fatalf("thread in %s while its pc2 runs, want PC1Done", th.State)
+	}
 	b, _ := os.ReadFile(marker)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {

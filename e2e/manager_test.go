@@ -135,7 +135,7 @@ func TestSeedWalkthrough(t *testing.T) {
 		t.Fatalf("resume: %d %s", r.code, r.stderr)
 	}
 	waitFor(t, "thread 0 running again", 20*time.Second, func() bool {
-		rows := strings.Split(util(t, addr, "worker", "info", w.adminAddr).stdout, "\n")
+		rows := strings.Split(util(t, addr, "worker", "info", "e2e-worker").stdout, "\n")
 		return len(rows) > 1 && regexp.MustCompile(`^0\s+\S+\s+\S+\s+false\s`).MatchString(rows[1])
 	})
 

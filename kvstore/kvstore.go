@@ -44,16 +44,24 @@ type DB struct {
 	bolt *bolt.DB
 }
 
-// Open opens (creating if missing) the kvstore in dir, which is a directory as RocksDB's was.
+// Modes of the store: only the daemon's user may read it (sector states, deals, the worker
+// registry, a thread's job).
+const (
+	DirMode  os.FileMode = 0o700
+	FileMode os.FileMode = 0o600
+)
+
+// Open opens (creating if missing) the kvstore in dir, which is a directory as RocksDB's was. The
+// directory is made DirMode and the file FileMode, also when an older version created them wider.
 func Open(dir string) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create kvstore dir: %w", err)
+	if err := makePrivateDir(dir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
 
 	// NoSync stays false: every committed Put/Delete is fsync'd before it returns, and the
 	// sealing thread's persist-before-acknowledge rule depends on that.
-	bdb, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: lockTimeout, NoSync: false})
+	bdb, err := bolt.Open(path, FileMode, &bolt.Options{Timeout: lockTimeout, NoSync: false})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("kvstore %s is locked by another process (is another daemon using it?)", path)
 	}
@@ -69,7 +77,25 @@ func Open(dir string) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("init kvstore %s: %w", path, err)
 	}
+	if err := os.Chmod(path, FileMode); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("kvstore %s: %w (it must be mode %04o)", path, err, FileMode)
+	}
 	return &DB{path: path, bolt: bdb}, nil
+}
+
+// makePrivateDir creates dir (its missing parents with the usual 0755) and makes it DirMode.
+func makePrivateDir(dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("create kvstore dir: %w", err)
+	}
+	if err := os.Mkdir(dir, DirMode); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create kvstore dir: %w", err)
+	}
+	if err := os.Chmod(dir, DirMode); err != nil {
+		return fmt.Errorf("kvstore dir %s: %w (it must be mode %04o)", dir, err, DirMode)
+	}
+	return nil
 }
 
 // Path is the bbolt file's path.

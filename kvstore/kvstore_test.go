@@ -2,6 +2,7 @@ package kvstore
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,5 +155,49 @@ func TestStatsCountCommits(t *testing.T) {
 	}
 	if after.CommitTime <= before.CommitTime {
 		t.Fatalf("commit time did not grow: %v then %v", before.CommitTime, after.CommitTime)
+	}
+}
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+// The store is private to the daemon's user: meta/ 0700 and meta.db 0600, also when an older
+// version left them readable by others; the parents it creates keep the usual 0755.
+func TestStoreIsPrivate(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "loc")
+	dir := filepath.Join(parent, "meta")
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if m := mode(t, dir); m != 0o700 {
+		t.Errorf("new meta dir mode %04o, want 0700", m)
+	}
+	if m := mode(t, filepath.Join(dir, FileName)); m != 0o600 {
+		t.Errorf("new meta.db mode %04o, want 0600", m)
+	}
+	if m := mode(t, parent); m != 0o755 {
+		t.Errorf("parent mode %04o, want 0755", m)
+	}
+
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Join(dir, FileName), 0o644)
+	db, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if m := mode(t, dir); m != 0o700 {
+		t.Errorf("reopened meta dir mode %04o, want 0700", m)
+	}
+	if m := mode(t, filepath.Join(dir, FileName)); m != 0o600 {
+		t.Errorf("reopened meta.db mode %04o, want 0600", m)
 	}
 }

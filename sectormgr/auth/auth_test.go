@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 )
@@ -77,13 +79,13 @@ func TestVerifyRefusesForgedTokens(t *testing.T) {
 	// A payload that is signed but not of the expected form is refused too.
 	bad, _ := New(testSecret(0))
 	signed := parts[0] + "." + enc([]byte(`{"Allow":"admin"}`))
-	forged := signed + "." + enc(bad.sign(signed))
+	forged := signed + "." + enc(bad.mac(signed))
 	if _, err := a.Verify(context.Background(), forged); err == nil || !strings.Contains(err.Error(), "payload") {
 		t.Errorf("Allow as a string: %v", err)
 	}
 	// A signed token without Allow has no permission (not nil: nil would mean "not verified").
 	signed = parts[0] + "." + enc([]byte(`{}`))
-	if perms, err := a.Verify(context.Background(), signed+"."+enc(bad.sign(signed))); err != nil || perms == nil || len(perms) != 0 {
+	if perms, err := a.Verify(context.Background(), signed+"."+enc(bad.mac(signed))); err != nil || perms == nil || len(perms) != 0 {
 		t.Errorf("no Allow: %v, %v", perms, err)
 	}
 }
@@ -202,5 +204,71 @@ func TestHomeErrorsNameTheFileAndTheFix(t *testing.T) {
 
 	if _, ok, err := ReadTokenFile(t.TempDir()); ok || err != nil {
 		t.Errorf("ReadTokenFile of a home without token = %v, %v", ok, err)
+	}
+}
+
+// An issued token with a lifetime carries iat, exp and a random jti, is accepted until exp, and
+// is then refused with one line that says it expired and how to get another.
+func TestExpiringToken(t *testing.T) {
+	a, _ := New(testSecret(0))
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return at }
+	tok, err := a.IssueToken(api.AllowFor(api.PermRead), 90*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	if !regexp.MustCompile(`^\{"Allow":\["read"\],"exp":1772371800,"iat":1772366400,"jti":"[0-9a-f]{32}"\}$`).Match(body) {
+		t.Errorf("payload = %s", body)
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{at, ""},
+		{at.Add(90*time.Minute - time.Second), ""},
+		{at.Add(90 * time.Minute), "invalid token: it expired at 2026-03-01T13:30:00Z: create a new one with `venus-sector-manager auth create-token`"},
+		{at.Add(1000 * time.Hour), "invalid token: it expired at 2026-03-01T13:30:00Z: create a new one with `venus-sector-manager auth create-token`"},
+	} {
+		a.now = func() time.Time { return c.at }
+		perms, err := a.Verify(context.Background(), tok)
+		if c.want == "" && (err != nil || !reflect.DeepEqual(perms, []api.Permission{"read"})) {
+			t.Errorf("at %s: %v, %v", c.at, perms, err)
+		}
+		if c.want != "" && (err == nil || err.Error() != c.want || !errors.Is(err, ErrInvalidToken) || perms != nil) {
+			t.Errorf("at %s: %v, %v\nwant %s", c.at, perms, err, c.want)
+		}
+	}
+	// A token without exp never expires.
+	a.now = func() time.Time { return at }
+	forever, _ := a.IssueToken(api.AllowFor(api.PermRead), 0)
+	a.now = func() time.Time { return at.Add(100 * 365 * 24 * time.Hour) }
+	if _, err := a.Verify(context.Background(), forever); err != nil {
+		t.Errorf("token without exp: %v", err)
+	}
+	if _, err := a.IssueToken(api.AllowFor(api.PermRead), -time.Second); err == nil || err.Error() != "invalid token lifetime -1s: want a positive duration such as 720h" {
+		t.Errorf("ttl -1s: %v", err)
+	}
+}
+
+// Issued tokens are distinct even when made at the same second with the same permissions: a
+// worker's registered name is bound to its token. CreateToken stays Lotus's deterministic form.
+func TestIssuedTokensAreDistinct(t *testing.T) {
+	a, _ := New(testSecret(0))
+	a.now = func() time.Time { return time.Unix(1772366400, 0) }
+	first, _ := a.IssueToken(api.AllowFor(api.PermWrite), 0)
+	second, _ := a.IssueToken(api.AllowFor(api.PermWrite), 0)
+	if first == second {
+		t.Error("two issued write tokens are the same string")
+	}
+	for _, tok := range []string{first, second} {
+		if perms, err := a.Verify(context.Background(), tok); err != nil || !reflect.DeepEqual(perms, []api.Permission{"read", "write"}) {
+			t.Errorf("Verify(issued) = %v, %v", perms, err)
+		}
+	}
+	x, _ := a.CreateToken(api.AllowFor(api.PermWrite))
+	y, _ := a.CreateToken(api.AllowFor(api.PermWrite))
+	if x != y || x != pythonToken {
+		t.Error("CreateToken is no longer Lotus's deterministic token")
 	}
 }

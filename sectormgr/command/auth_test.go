@@ -3,12 +3,21 @@ package command
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/auth"
@@ -183,5 +192,117 @@ func TestCreateTokenErrors(t *testing.T) {
 		if code != 1 || stderr.String() != c.want {
 			t.Errorf("%v: %d %q\nwant %q", c.args, code, stderr.String(), c.want)
 		}
+	}
+}
+
+// create-token --ttl makes a token that works until it expires; then the manager refuses it with
+// one line that says so.
+func TestCreateTokenWithTTL(t *testing.T) {
+	isolate(t)
+	home := filepath.Join(t.TempDir(), "vsm")
+	addr, stop := startMock(t, "mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", "127.0.0.1:0", "--home", home)
+	defer stop()
+	r := runCLI("--home", home, "auth", "create-token", "--perm", "read", "--ttl", "1h")
+	if r.code != 0 {
+		t.Fatalf("create-token --ttl: %d %s", r.code, r.stderr)
+	}
+	token := strings.TrimSpace(r.stdout)
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
+	var claims struct {
+		Allow    []string
+		Exp, Iat int64
+		Jti      string
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil || claims.Exp-claims.Iat != 3600 || time.Since(time.Unix(claims.Iat, 0)).Abs() > time.Minute || len(claims.Jti) != 32 {
+		t.Errorf("claims %s: %v", raw, err)
+	}
+	// Every token is its own: the same permissions twice give two strings.
+	if again := runCLI("--home", home, "auth", "create-token", "--perm", "read", "--ttl", "1h").stdout; strings.TrimSpace(again) == token {
+		t.Error("two create-token runs printed the same token")
+	}
+	if r := util(t, addr, "--token", token, "worker", "list"); r.code != 0 {
+		t.Errorf("a fresh --ttl token: %d %s", r.code, r.stderr)
+	}
+
+	// An expired one (signed with the same secret, exp in the past).
+	secret, _ := os.ReadFile(filepath.Join(home, auth.SecretFile))
+	key, _ := hex.DecodeString(strings.TrimSpace(string(secret)))
+	body := base64.RawURLEncoding.EncodeToString([]byte(`{"Allow":["read"],"exp":1700000000,"iat":1690000000}`))
+	signed := strings.Split(token, ".")[0] + "." + body
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(signed))
+	expired := signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	wantError(t, util(t, addr, "--token", expired, "worker", "list"),
+		"ERROR: rpc WorkerPingInfoList: missing permission to invoke 'WorkerPingInfoList' (need 'read'): invalid token: it expired at 2023-11-14T22:13:20Z: "+
+			"create a new one with `venus-sector-manager auth create-token` (token from --token; create one with the permission needed: "+
+			"venus-sector-manager --home <home> auth create-token --perm <read|write|admin>)")
+
+	for ttl, shown := range map[string]string{"0s": "0s", "-1h": "-1h0m0s"} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"venus-sector-manager", "--home", home, "auth", "create-token", "--perm", "read", "--ttl", ttl}, io.Discard, &stderr)
+		if want := "ERROR: invalid --ttl " + shown + ": want a positive duration such as 720h\n"; code != 1 || stderr.String() != want {
+			t.Errorf("--ttl %s: %d %q, want %q", ttl, code, stderr.String(), want)
+		}
+	}
+}
+
+// util --token-file reads the token from a file, so it stays out of argv and shell history.
+func TestUtilTokenFile(t *testing.T) {
+	isolate(t)
+	home := filepath.Join(t.TempDir(), "vsm")
+	addr, stop := startMock(t, "mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", "127.0.0.1:0", "--home", home)
+	defer stop()
+	read := strings.TrimSpace(runCLI("--home", home, "auth", "create-token", "--perm", "read").stdout)
+	file := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(file, []byte(read+"\n"), 0o600)
+	if r := util(t, addr, "--token-file", file, "worker", "list"); r.code != 0 {
+		t.Errorf("--token-file: %d %s", r.code, r.stderr)
+	}
+	wantError(t, util(t, addr, "--token-file", file, "worker", "remove", "w1"),
+		"ERROR: rpc WorkerPingInfoRemove: missing permission to invoke 'WorkerPingInfoRemove' (need 'admin') "+
+			"(token from --token-file "+file+"; create one with the permission needed: venus-sector-manager --home <home> auth create-token --perm <read|write|admin>)")
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	wantError(t, util(t, addr, "--token-file", empty, "worker", "list"),
+		"ERROR: invalid util --token-file "+empty+": the file is empty (write a token from auth create-token into it)")
+	missing := filepath.Join(t.TempDir(), "missing")
+	wantError(t, util(t, addr, "--token-file", missing, "worker", "list"),
+		"ERROR: invalid util --token-file: open "+missing+": no such file or directory")
+	wantError(t, util(t, addr, "--token-file", file, "--token", read, "worker", "list"),
+		"ERROR: util --token and --token-file both given: pass one of them")
+}
+
+// The manager's proxy sends workers a credential that allows worker-admin only, never its admin
+// token, and only to a registered worker at its registered address.
+func TestProxySendsTheWorkerAdminCredential(t *testing.T) {
+	isolate(t)
+	home := filepath.Join(t.TempDir(), "vsm")
+	addr, stop := startMock(t, "mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", "127.0.0.1:0", "--home", home)
+	defer stop()
+	var got atomic.Value
+	w := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+		rw.Header().Set("Content-Type", "application/json")
+		io.WriteString(rw, `{"jsonrpc":"2.0","id":0,"result":[]}`)
+	}))
+	defer w.Close()
+	write := strings.TrimSpace(runCLI("--home", home, "auth", "create-token", "--perm", "write").stdout)
+	ping(t, newTokenClient(t, addr, write), api.WorkerInfo{Name: "w1", Dest: strings.TrimPrefix(w.URL, "http://")})
+
+	runCLI("--home", home, "util", "--listen", addr, "worker", "info", "w1")
+	sent, _ := got.Load().(string)
+	token, found := strings.CutPrefix(sent, "Bearer ")
+	admin, _, _ := auth.ReadTokenFile(home)
+	if !found || token == admin {
+		t.Fatalf("the worker received Authorization %q", sent)
+	}
+	a, _ := auth.LoadHome(home)
+	if perms, err := a.Verify(context.Background(), token); err != nil || !reflect.DeepEqual(perms, []api.Permission{api.PermWorkerAdmin}) {
+		t.Errorf("the proxy's credential allows %v, %v; want [worker-admin]", perms, err)
+	}
+	// Replayed against the manager, it opens nothing.
+	if _, err := newTokenClient(t, addr, token).WorkerPingInfoList(context.Background()); !api.IsPermissionDenied(err) ||
+		!strings.Contains(err.Error(), "this is the manager's worker-admin credential") {
+		t.Errorf("the credential against the manager: %v", err)
 	}
 }

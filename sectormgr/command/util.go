@@ -35,8 +35,9 @@ func utilCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flagListen, Value: fmt.Sprintf(":%d", api.DefaultManagerPort),
 				Usage: "address of the manager's rpc server (host:port; an empty or 0.0.0.0 host means 127.0.0.1)"},
-			&cli.StringFlag{Name: flagToken, Usage: "token for a manager with auth (default: $" + auth.TokenEnv +
+			&cli.StringFlag{Name: flagToken, Usage: "token for a manager with auth (default: the file of --token-file, else $" + auth.TokenEnv +
 				", else the token file of the root --home, e.g. venus-sector-manager --home <home> util ...)"},
+			&cli.StringFlag{Name: flagTokenFile, Usage: "read the token from this file (it stays out of the process list and the shell history)"},
 		},
 		Subcommands: []*cli.Command{
 			utilWorkerCommand(),
@@ -58,8 +59,8 @@ func managerAddr(listen string) (string, error) {
 	return addr.String(), nil
 }
 
-// manager is a client of the manager a util command talks to.
-type manager struct {
+// managerConn is a client of the manager a util command talks to.
+type managerConn struct {
 	*api.ManagerClient
 	addr string
 	// tokenSource names where the token came from ("" when none was found).
@@ -68,7 +69,7 @@ type manager struct {
 
 // withManager runs fn with a client of util --listen (HTTP POST to /rpc/v0; nothing is sent until
 // the first call).
-func withManager(c *cli.Context, fn func(m *manager) error) error {
+func withManager(c *cli.Context, fn func(m *managerConn) error) error {
 	addr, err := managerAddr(c.String(flagListen))
 	if err != nil {
 		return err
@@ -82,12 +83,12 @@ func withManager(c *cli.Context, fn func(m *manager) error) error {
 		return fmt.Errorf("venus-sector-manager client for %s: %w", addr, err)
 	}
 	defer closer()
-	return fn(&manager{ManagerClient: client, addr: addr, tokenSource: source})
+	return fn(&managerConn{ManagerClient: client, addr: addr, tokenSource: source})
 }
 
 // explain turns the error of a call into one line an operator can act on: the manager is not
 // there (which address, what to do), or the manager (or the worker behind it) refused the call.
-func (m *manager) explain(method string, err error) error {
+func (m *managerConn) explain(method string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -130,7 +131,7 @@ func rpcErrMessage(err error) string {
 }
 
 // tokenHint says which token the refused call carried and how to pass another.
-func (m *manager) tokenHint() string {
+func (m *managerConn) tokenHint() string {
 	if m.tokenSource == "" {
 		return "no token was sent: pass --token, set " + auth.TokenEnv + ", or name the manager's home: venus-sector-manager --home <home> util ..."
 	}

@@ -92,7 +92,7 @@ func utilSectorsList(c *cli.Context) error {
 		m := uint64(id)
 		onlyMiner = &m
 	}
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		states, err := m.ListSectors(c.Context, sectorStore(c.Bool("offline")), jobFilter(c.Bool("sealing"), c.Bool("snapup")))
 		if err != nil {
 			return m.explain("ListSectors", err)
@@ -146,7 +146,7 @@ func utilSectorsState(c *cli.Context) error {
 		return err
 	}
 	offline := c.Bool("offline")
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		st, err := m.FindSector(c.Context, sectorStore(offline), sid)
 		if err != nil {
 			if api.IsSectorStateNotFound(err) && !offline {
@@ -313,7 +313,7 @@ func utilSectorsAbort(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		// The manager acknowledges a repeated abort (a worker retrying a lost reply), so whether
 		// there is anything to abort is asked first.
 		_, err := m.FindSector(c.Context, api.WorkerOnline, sid)
@@ -339,7 +339,7 @@ func utilSectorsRestore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		if err := m.RestoreSector(c.Context, sid, c.Bool("force")); err != nil {
 			return m.explain("RestoreSector", err)
 		}

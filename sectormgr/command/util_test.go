@@ -190,10 +190,9 @@ func TestUtilWorkerInfoAsTheSeedShows(t *testing.T) {
 	if out := mustUtil(t, addr, "worker", "info", "127.0.0.1"); out != seedInfo {
 		t.Fatalf("seed example:\n%s\nwant\n%s", out, seedInfo)
 	}
-	// The same worker by its address.
-	if out := mustUtil(t, addr, "worker", "info", workerAddr); out != seedInfo {
-		t.Fatalf("by address:\n%s", out)
-	}
+	// Not by its address: the manager calls registered workers only.
+	wantError(t, util(t, addr, "worker", "info", workerAddr), `ERROR: rpc WorkerList: resolve worker dest: "`+workerAddr+
+		`" is an address, and the manager calls registered workers only, by name: the worker must ping first (start it; its name is in util worker list after its first ping)`)
 }
 
 func TestUtilWorkerInfoNullsAndEmpty(t *testing.T) {
@@ -276,7 +275,8 @@ func TestUtilWorkerUnreachableOrUnknown(t *testing.T) {
 	for _, args := range [][]string{{"info", "no such worker"}, {"pause", "no such worker", "0"}, {"resume", "no such worker", "0", "Empty"}} {
 		method := map[string]string{"info": "WorkerList", "pause": "WorkerPause", "resume": "WorkerResume"}[args[0]]
 		wantError(t, util(t, addr, append([]string{"worker"}, args...)...),
-			"ERROR: rpc "+method+`: resolve worker dest: no instance found, and unable to parse "no such worker" as address`)
+			"ERROR: rpc "+method+`: resolve worker dest: no worker named "no such worker" has pinged this manager: `+
+				`the worker must ping first (start it; its name is in util worker list after its first ping)`)
 	}
 }
 

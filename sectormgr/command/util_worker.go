@@ -13,7 +13,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/registry"
 )
 
-const workerArg = "<worker instance name or address>"
+const workerArg = "<worker instance name>"
 
 func utilWorkerCommand() *cli.Command {
 	return &cli.Command{
@@ -58,7 +58,7 @@ func utilWorkerCommand() *cli.Command {
 }
 
 func utilWorkerList(c *cli.Context) error {
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		workers, err := m.WorkerPingInfoList(c.Context)
 		if err != nil {
 			return m.explain("WorkerPingInfoList", err)
@@ -93,7 +93,7 @@ func utilWorkerInfo(c *cli.Context) error {
 	if !needArgs(c, 1) {
 		return nil
 	}
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		threads, err := m.WorkerAdminList(c.Context, c.Args().First())
 		if err != nil {
 			return m.explain("WorkerList", err)
@@ -132,7 +132,7 @@ func orNull(s *string) string {
 
 // threadTarget reads <worker> <thread index> and asks the manager where it reaches that worker,
 // for the log line; errors are labelled with method, the call the operator asked for.
-func threadTarget(c *cli.Context, m *manager, method string) (name, dest string, index uint64, err error) {
+func threadTarget(c *cli.Context, m *managerConn, method string) (name, dest string, index uint64, err error) {
 	name = c.Args().Get(0)
 	index, err = strconv.ParseUint(c.Args().Get(1), 10, 64)
 	if err != nil {
@@ -149,7 +149,7 @@ func utilWorkerPause(c *cli.Context) error {
 	if !needArgs(c, 2) {
 		return nil
 	}
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		name, dest, index, err := threadTarget(c, m, "WorkerPause")
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func utilWorkerResume(c *cli.Context) error {
 	if state := c.Args().Get(2); state != "" {
 		setTo = &state
 	}
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		name, dest, index, err := threadTarget(c, m, "WorkerResume")
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func utilWorkerRemove(c *cli.Context) error {
 		return nil
 	}
 	name := c.Args().First()
-	return withManager(c, func(m *manager) error {
+	return withManager(c, func(m *managerConn) error {
 		if err := m.WorkerPingInfoRemove(c.Context, name); err != nil {
 			return m.explain("WorkerPingInfoRemove", err)
 		}

@@ -1,7 +1,7 @@
 // Package proxy makes the manager's calls to a worker's admin API (VenusWorker at
 // http://<dest>/) on behalf of an operator, so `util worker info/pause/resume` need to reach only
-// the manager. A worker is named by its registered name or by its address (spec/sector-manager.md
-// §1.5).
+// the manager. A worker is named by its registered name and reached at the Dest it registered;
+// unlike the original (spec/sector-manager.md §1.5), an address is not accepted.
 package proxy
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
@@ -46,39 +47,43 @@ func (p *Proxy) WithTimeout(d time.Duration) *Proxy {
 }
 
 // WithToken returns a copy of p that sends token (Authorization: Bearer) with every call: the
-// manager's own admin token, which a worker with auth verifies with the manager.
+// manager's worker-admin credential (api.PermWorkerAdmin), which a worker with auth has the
+// manager verify, and which the manager's own api refuses. Never the manager's admin token: a
+// worker host could replay that against the whole cluster.
 func (p *Proxy) WithToken(token string) *Proxy {
 	cp := *p
 	cp.token = token
 	return &cp
 }
 
-// ResolveDest turns a worker name or address into the host:port of its admin API: the Dest of a
-// registered worker, else host:port, else a bare host or IP with the default port 17890.
+// ResolveDest is the host:port of a registered worker's admin API: the Dest of its latest ping.
+// Only registered names resolve: an address, or a name that never pinged, is refused, so a
+// caller can neither have the manager call an address of its choosing nor use it to probe ports.
 func (p *Proxy) ResolveDest(worker string) (string, error) {
 	info, err := p.workers.Get(worker)
 	if err != nil {
 		return "", fmt.Errorf("resolve worker dest: %w", err)
 	}
-	if info != nil {
-		return info.Info.Dest, nil
+	if info == nil {
+		return "", notRegistered(worker)
 	}
-	return resolveAddress(worker)
+	return info.Info.Dest, nil
 }
 
-func resolveAddress(worker string) (string, error) {
-	addr, err := net.ResolveTCPAddr("tcp", worker)
-	if err != nil {
-		ip, ipErr := net.ResolveIPAddr("ip", worker)
-		if ipErr != nil {
-			return "", fmt.Errorf("resolve worker dest: no instance found, and unable to parse %q as address", worker)
-		}
-		addr = &net.TCPAddr{IP: ip.IP, Zone: ip.Zone}
+func notRegistered(worker string) error {
+	what := "no worker named %q has pinged this manager"
+	if looksLikeAddress(worker) {
+		what = "%q is an address, and the manager calls registered workers only, by name"
 	}
-	if addr.Port == 0 {
-		addr.Port = api.DefaultWorkerRPCPort
+	return fmt.Errorf("resolve worker dest: "+what+": the worker must ping first (start it; its name is in util worker list after its first ping)", worker)
+}
+
+func looksLikeAddress(s string) bool {
+	if net.ParseIP(strings.Trim(s, "[]")) != nil {
+		return true
 	}
-	return addr.String(), nil
+	_, port, err := net.SplitHostPort(s)
+	return err == nil && port != ""
 }
 
 // call resolves worker and runs fn with a client of its admin API. Errors name the worker and the

@@ -38,26 +38,50 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
+// Only registered names resolve, to their Dest; an address or an unknown name is refused with
+// one line naming it and saying that the worker must ping first.
 func TestResolveDest(t *testing.T) {
 	p := New(registered(t, map[string]string{"w1": "10.0.0.1:17891", "127.0.0.1": "127.0.0.1:20000"}))
 	for _, c := range []struct{ in, want string }{
-		{"w1", "10.0.0.1:17891"},           // registered name: its Dest verbatim
-		{"127.0.0.1", "127.0.0.1:20000"},   // a registered name wins over parsing it
-		{"10.0.0.2:1234", "10.0.0.2:1234"}, // host:port
-		{"10.0.0.2", "10.0.0.2:17890"},     // bare IP: default port
-		{"10.0.0.2:0", "10.0.0.2:17890"},   // port 0: default port
-		{"::1", "[::1]:17890"},             // bare IPv6
-		{"[fe80::1]:99", "[fe80::1]:99"},   // IPv6 with port
-		{"192.168.1.10", "192.168.1.10:17890"},
+		{"w1", "10.0.0.1:17891"},         // registered name: its Dest verbatim
+		{"127.0.0.1", "127.0.0.1:20000"}, // a name that looks like an IP (a worker's default name)
 	} {
 		got, err := p.ResolveDest(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("ResolveDest(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	_, err := p.ResolveDest("no such worker")
-	if err == nil || err.Error() != `resolve worker dest: no instance found, and unable to parse "no such worker" as address` {
-		t.Errorf("unknown name: %v", err)
+	const ping = ": the worker must ping first (start it; its name is in util worker list after its first ping)"
+	for in, want := range map[string]string{
+		"no such worker":  `resolve worker dest: no worker named "no such worker" has pinged this manager` + ping,
+		"10.0.0.1:17891":  `resolve worker dest: "10.0.0.1:17891" is an address, and the manager calls registered workers only, by name` + ping,
+		"10.0.0.2":        `resolve worker dest: "10.0.0.2" is an address, and the manager calls registered workers only, by name` + ping,
+		"[::1]:22":        `resolve worker dest: "[::1]:22" is an address, and the manager calls registered workers only, by name` + ping,
+		"evil.example:80": `resolve worker dest: "evil.example:80" is an address, and the manager calls registered workers only, by name` + ping,
+	} {
+		if got, err := p.ResolveDest(in); err == nil || err.Error() != want || got != "" {
+			t.Errorf("ResolveDest(%q) = %q, %v\nwant %s", in, got, err, want)
+		}
+	}
+}
+
+// An address is never called, even the Dest of a registered worker: nothing reaches a listener
+// that a caller names.
+func TestAddressesAreNeverCalled(t *testing.T) {
+	w, addr := fakeworker.Start(t, api.WorkerThreadInfo{Index: 0, Location: "/store1", State: "Empty"})
+	p := New(registered(t, map[string]string{"w1": addr}))
+	ctx := context.Background()
+	if _, err := p.List(ctx, addr); err == nil || !strings.Contains(err.Error(), "is an address") {
+		t.Errorf("List(%s) = %v", addr, err)
+	}
+	if _, err := p.Pause(ctx, addr, 0); err == nil {
+		t.Error("Pause by address succeeded")
+	}
+	if _, err := p.Resume(ctx, addr, 0, nil); err == nil {
+		t.Error("Resume by address succeeded")
+	}
+	if calls := w.Calls(); len(calls) != 0 {
+		t.Errorf("the worker received %v", calls)
 	}
 }
 
@@ -77,8 +101,8 @@ func TestCallsReachTheRegisteredWorker(t *testing.T) {
 	if ok, err := p.Pause(ctx, "w1", 0); !ok || err != nil {
 		t.Fatalf("Pause(0) = %v, %v", ok, err)
 	}
-	if ok, err := p.Pause(ctx, addr, 0); ok || err != nil {
-		t.Fatalf("second Pause(0) by address = %v, %v; want false (already paused)", ok, err)
+	if ok, err := p.Pause(ctx, "w1", 0); ok || err != nil {
+		t.Fatalf("second Pause(0) = %v, %v; want false (already paused)", ok, err)
 	}
 	if ok, err := p.Resume(ctx, "w1", 1, ptr("PC1Done")); !ok || err != nil {
 		t.Fatalf("Resume(1, PC1Done) = %v, %v", ok, err)
@@ -128,7 +152,7 @@ func TestUnreachableWorkerIsNamed(t *testing.T) {
 		}
 	}
 	_, err := p.List(context.Background(), "w2")
-	if err == nil || err.Error() != `resolve worker dest: no instance found, and unable to parse "w2" as address` {
+	if err == nil || !strings.HasPrefix(err.Error(), `resolve worker dest: no worker named "w2" has pinged this manager: the worker must ping first`) {
 		t.Errorf("unknown worker: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -235,9 +236,49 @@ func (s *Store) List(ws api.SectorWorkerState, job api.SectorWorkerJob) ([]*api.
 	return out, err
 }
 
+// Caps of a state report, in bytes: a worker's report is kept twice (latest state and history),
+// for as long as the sector, so its size is bounded whatever a caller sends. Longer values are
+// cut at a character boundary and marked.
+const (
+	// MaxFailureDesc bounds Failure.Desc: room for a processor's error with its output.
+	MaxFailureDesc = 64 << 10
+	// MaxReportField bounds every other string of a report (names, states, levels).
+	MaxReportField = 1 << 10
+)
+
+// capReport is req with its strings cut to the caps.
+func capReport(req api.ReportStateReq) api.ReportStateReq {
+	req.Worker.Instance = truncate(req.Worker.Instance, MaxReportField)
+	req.Worker.Location = truncate(req.Worker.Location, MaxReportField)
+	req.StateChange.Prev = truncate(req.StateChange.Prev, MaxReportField)
+	req.StateChange.Next = truncate(req.StateChange.Next, MaxReportField)
+	req.StateChange.Event = truncate(req.StateChange.Event, MaxReportField)
+	if req.Failure != nil {
+		f := *req.Failure
+		f.Level = truncate(f.Level, MaxReportField)
+		f.Desc = truncate(f.Desc, MaxFailureDesc)
+		req.Failure = &f
+	}
+	return req
+}
+
+// truncate cuts s to at most limit bytes, the marker included, without splitting a UTF-8 sequence.
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	marker := fmt.Sprintf("… [%d bytes cut]", len(s))
+	end := max(0, limit-len(marker))
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + marker
+}
+
 // ReportState keeps req as the sector's latest state and appends it to the sector's history, in
-// one transaction.
+// one transaction. Its strings are capped first (MaxFailureDesc, MaxReportField).
 func (s *Store) ReportState(sid abi.SectorID, req api.ReportStateReq) error {
+	req = capReport(req)
 	entry := api.SectorHistoryEntry{Time: s.now().UTC(), Worker: req.Worker, StateChange: req.StateChange, Failure: req.Failure}
 	return s.db.Update(func(tx statedb.Txn) error {
 		err := updateOnline(tx, sid, func(st *api.SectorState) error {

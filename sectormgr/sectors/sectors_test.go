@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -466,4 +467,74 @@ func TestHistoryKeepsOrderPastTenEntries(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A report's strings are capped before they are kept: Failure.Desc at 64 KiB, the rest at 1 KiB,
+// cut at a character boundary and marked, in the latest state and in the history alike.
+func TestReportStateCapsItsSize(t *testing.T) {
+	s := New(statedb.InMemory())
+	sid := allocate(t, s)
+	req := report("PC1Done")
+	req.Worker.Instance = strings.Repeat("w", 5000)
+	req.Failure = &api.SectorFailure{Level: "Temporary", Desc: strings.Repeat("é", 50<<10)} // 100 KiB of 2-byte runes
+	if err := s.ReportState(sid, req); err != nil {
+		t.Fatal(err)
+	}
+	history, err := s.History(sid)
+	if err != nil || len(history) != 1 {
+		t.Fatalf("history = %+v, %v", history, err)
+	}
+	st, _ := s.Online(sid)
+	for where, got := range map[string]struct{ instance, desc string }{
+		"history": {history[0].Worker.Instance, history[0].Failure.Desc},
+		"latest":  {st.LatestState.Worker.Instance, st.LatestState.Failure.Desc},
+	} {
+		wantInstance := strings.Repeat("w", 1024-len("… [5000 bytes cut]")) + "… [5000 bytes cut]"
+		if got.instance != wantInstance {
+			t.Errorf("%s: instance of %d bytes: %q…", where, len(got.instance), got.instance[len(got.instance)-30:])
+		}
+		marker := "… [102400 bytes cut]"
+		wantDesc := strings.Repeat("é", (65536-len(marker))/2) + marker
+		if got.desc != wantDesc || len(got.desc) > MaxFailureDesc || !utf8.ValidString(got.desc) {
+			t.Errorf("%s: desc of %d bytes, ends %q", where, len(got.desc), got.desc[len(got.desc)-30:])
+		}
+	}
+	if req.Failure.Desc != strings.Repeat("é", 50<<10) {
+		t.Error("the caller's request was changed")
+	}
+	// A short report is kept as it is.
+	if err := s.ReportState(sid, report("PC2Done")); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.History(sid); h[1].Worker != report("PC2Done").Worker || h[1].StateChange != report("PC2Done").StateChange {
+		t.Errorf("short report = %+v", h[1])
+	}
+}
+
+// The counter is what keeps a number from being handed out twice once its sector's state is gone
+// (a sector removed, a state store restored from a backup): it is stored with every allocation.
+func TestCounterIsStoredWithEachAllocation(t *testing.T) {
+	both(t, func(t *testing.T, s *Store) {
+		allocate(t, s)
+		allocate(t, s)
+		raw, err := s.db.Get("sector-number//m-10000")
+		if err != nil || string(raw) != "\x02" {
+			t.Fatalf("stored counter = %q, %v; want uvarint 2", raw, err)
+		}
+		// The states go; the numbers stay taken.
+		err = s.db.Update(func(tx statedb.Txn) error {
+			for n := 1; n <= 2; n++ {
+				if err := tx.Delete(onlinePrefix + Key(abi.SectorID{Miner: miner, Number: abi.SectorNumber(n)})); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next := allocate(t, s); next.Number != 3 {
+			t.Fatalf("next number after the states went = %d, want 3", next.Number)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -189,44 +190,151 @@ func (f *fakeThreads) Pause(i uint64) (bool, error) {
 }
 func (f *fakeThreads) Resume(uint64, *string) (bool, error) { return true, nil }
 
-// The proxy path: util worker pause goes to the manager with an operator's token; the manager
-// calls the worker with its own token, which the worker has the manager verify.
-func TestProxyCarriesTheManagersToken(t *testing.T) {
+// The proxy path: util worker pause goes to the manager with an operator's admin token; the
+// manager calls the registered worker with its worker-admin credential, which the worker has the
+// manager verify. That credential is all a worker host ever sees, and the manager refuses it.
+func TestProxyCarriesTheWorkerAdminCredential(t *testing.T) {
 	tk := newTokens(t)
 	addr, m := startServer(t, server.WithAuth(tk.a.Verify))
 	ctx := context.Background()
+	proxyToken, _ := tk.a.CreateToken([]api.Permission{api.PermWorkerAdmin})
 
-	// The worker: its token is a write token; it asks the manager about the tokens it receives.
+	// The worker: its token is a write token; it asks the manager about the tokens it receives,
+	// and records the ones it is sent.
 	wc := tokenClient(t, addr, tk.write)
 	threads := &fakeThreads{}
-	w := httptest.NewServer(admin.NewHandlerWithAuth(threads, admin.NewVerifier(wc.AuthVerify, addr, tk.write, api.AllowFor(api.PermWrite)).Verify))
+	var seen sync.Map
+	verify := admin.NewVerifier(wc.AuthVerify, addr, tk.write, api.AllowFor(api.PermWrite)).Verify
+	handler := admin.NewHandlerWithAuth(threads, verify)
+	w := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Authorization"), true)
+		handler.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(w.Close)
 	dest := strings.TrimPrefix(w.URL, "http://")
+	if err := wc.WorkerPing(ctx, api.WorkerInfo{Name: "w1", Dest: dest}); err != nil {
+		t.Fatal(err)
+	}
 
 	op := tokenClient(t, addr, tk.admin)
-	// Before the manager has its token, the worker refuses it, and the operator learns why.
-	_, err := op.WorkerAdminPause(ctx, dest, 0)
-	want := `worker "` + dest + `" at ` + dest + `: missing permission to invoke 'WorkerPause' (need 'admin')`
+	// Before the manager has its credential, the worker refuses the call, and the operator learns why.
+	_, err := op.WorkerAdminPause(ctx, "w1", 0)
+	want := `worker "w1" at ` + dest + `: missing permission to invoke 'WorkerPause' (need 'admin')`
 	if err == nil || err.Error() != want || !api.IsPermissionDenied(err) {
-		t.Errorf("pause without the manager's token = %v\nwant %s", err, want)
+		t.Errorf("pause without the manager's credential = %v\nwant %s", err, want)
 	}
 
-	m.SetWorkerToken(tk.admin)
-	if ok, err := op.WorkerAdminPause(ctx, dest, 0); err != nil || !ok {
+	m.SetWorkerToken(proxyToken)
+	if ok, err := op.WorkerAdminPause(ctx, "w1", 0); err != nil || !ok {
 		t.Fatalf("pause through the manager = %v, %v", ok, err)
 	}
-	// A read token may list a worker's threads through the manager, not pause them.
-	reader := tokenClient(t, addr, tk.read)
-	if list, err := reader.WorkerAdminList(ctx, dest); err != nil || len(list) != 1 {
-		t.Errorf("list with a read token = %v, %v", list, err)
+	if list, err := op.WorkerAdminList(ctx, "w1"); err != nil || len(list) != 1 {
+		t.Errorf("list through the manager = %v, %v", list, err)
 	}
-	if _, err := reader.WorkerAdminPause(ctx, dest, 0); err == nil || err.Error() != "missing permission to invoke 'WorkerAdminPause' (need 'admin')" {
-		t.Errorf("pause with a read token = %v", err)
+	// The worker never saw the operator's admin token, only the credential.
+	if _, ok := seen.Load("Bearer " + tk.admin); ok {
+		t.Error("the manager sent an admin token to the worker")
+	}
+	if _, ok := seen.Load("Bearer " + proxyToken); !ok {
+		t.Error("the worker did not receive the worker-admin credential")
+	}
+	// Every proxy method needs admin: a read or write token may not even list.
+	for _, tok := range []string{tk.read, tk.write} {
+		c := tokenClient(t, addr, tok)
+		if _, err := c.WorkerAdminList(ctx, "w1"); err == nil || err.Error() != "missing permission to invoke 'WorkerAdminList' (need 'admin')" {
+			t.Errorf("list with a non-admin token = %v", err)
+		}
+		if _, err := c.WorkerResolveDest(ctx, "w1"); err == nil || err.Error() != "missing permission to invoke 'WorkerResolveDest' (need 'admin')" {
+			t.Errorf("resolve with a non-admin token = %v", err)
+		}
+		if _, err := c.WorkerAdminPause(ctx, "w1", 0); err == nil || err.Error() != "missing permission to invoke 'WorkerAdminPause' (need 'admin')" {
+			t.Errorf("pause with a non-admin token = %v", err)
+		}
+	}
+	// An address is not a worker: the manager calls nothing the caller names.
+	if _, err := op.WorkerAdminPause(ctx, dest, 0); err == nil || !strings.Contains(err.Error(), "is an address, and the manager calls registered workers only") {
+		t.Errorf("pause by address = %v", err)
 	}
 	threads.mu.Lock()
 	defer threads.mu.Unlock()
 	if !reflect.DeepEqual(threads.paused, []uint64{0}) {
 		t.Errorf("paused = %v, want exactly one pause of thread 0", threads.paused)
+	}
+}
+
+// The worker-admin credential opens a worker's admin api and nothing of the manager's: a worker
+// host that leaks it cannot act on the cluster.
+func TestWorkerAdminCredentialIsRefusedByTheManager(t *testing.T) {
+	tk := newTokens(t)
+	addr, _ := startServer(t, server.WithAuth(tk.a.Verify))
+	proxyToken, _ := tk.a.CreateToken([]api.Permission{api.PermWorkerAdmin})
+	it := reflect.TypeOf((*api.ServedManagerAPI)(nil)).Elem()
+	for i := 0; i < it.NumMethod(); i++ {
+		m := it.Method(i)
+		e := postAuth(t, addr, proxyToken, m.Name, zeroParams(t, m))
+		want := "missing permission to invoke '" + m.Name + "' (need '" + string(api.ManagerPerm(m.Name)) + "'): this is the manager's worker-admin credential, " +
+			"which workers' admin apis accept and the manager does not: use a token from `venus-sector-manager auth create-token`"
+		if e == nil || e.Code != api.ErrCodePermissionDenied || e.Message != want {
+			t.Errorf("%s with the worker-admin credential: %+v", m.Name, e)
+		}
+	}
+	// What a worker asks about it: the manager vouches for it, as worker-admin only.
+	if perms, err := tokenClient(t, addr, tk.write).AuthVerify(context.Background(), proxyToken); err != nil ||
+		!reflect.DeepEqual(perms, []api.Permission{api.PermWorkerAdmin}) {
+		t.Errorf("AuthVerify(worker-admin credential) = %v, %v", perms, err)
+	}
+	// The profiler refuses it too.
+	if status, _ := getWith(t, "http://"+addr+"/debug/pprof/cmdline", proxyToken); status != http.StatusUnauthorized {
+		t.Errorf("pprof with the worker-admin credential: %d", status)
+	}
+}
+
+func getWith(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// Under auth the profiler needs an admin token (its cmdline is the daemon's argv); an open
+// manager serves it to all, like every other call.
+func TestPprofNeedsAdmin(t *testing.T) {
+	tk := newTokens(t)
+	addr, _ := startServer(t, server.WithAuth(tk.a.Verify))
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/symbol", "/debug/pprof/heap", "/debug/pprof/goroutine?debug=1"} {
+		for _, c := range []struct {
+			token  string
+			status int
+			body   string
+		}{
+			{"", 401, "the profiler needs an admin token (Authorization: Bearer <token>): none was sent\n"},
+			{tk.read, 403, "the profiler needs an admin token (Authorization: Bearer <token>): the token allows [read]\n"},
+			{tk.write, 403, "the profiler needs an admin token (Authorization: Bearer <token>): the token allows [read write]\n"},
+			{tk.other, 401, "the profiler needs an admin token (Authorization: Bearer <token>): invalid token: signature does not match this manager's secret " +
+				"(a token of another manager, or of a secret that was replaced; create one with `venus-sector-manager auth create-token`)\n"},
+			{tk.admin, 200, ""},
+		} {
+			status, body := getWith(t, "http://"+addr+path, c.token)
+			if status != c.status || (c.body != "" && body != c.body) {
+				t.Errorf("%s with token %.12q: %d %q\nwant %d %q", path, c.token, status, body, c.status, c.body)
+			}
+		}
+	}
+	// The token goes in the header: a URL parameter is not looked at.
+	if status, _ := getWith(t, "http://"+addr+"/debug/pprof/cmdline?token="+tk.admin, ""); status != 401 {
+		t.Errorf("pprof with ?token=: %d", status)
+	}
+	open, _ := startServer(t)
+	if status, _ := getWith(t, "http://"+open+"/debug/pprof/cmdline", ""); status != 200 {
+		t.Errorf("pprof of an open manager: %d", status)
 	}
 }
 
@@ -243,7 +351,6 @@ func TestWebsocketCallsCarryTheToken(t *testing.T) {
 	}{
 		{api.AuthHeader(tk.read), "ws://" + addr + api.ManagerRPCPath, true},
 		{nil, "ws://" + addr + api.ManagerRPCPath + "?token=" + tk.read, true},
-		{nil, "ws://" + addr + api.ManagerRPCPath, false},
 	} {
 		var client api.ManagerClient
 		closer, err := jsonrpc.NewMergeClient(ctx, c.url, api.ManagerNamespace, []interface{}{&client}, c.header)
@@ -254,6 +361,14 @@ func TestWebsocketCallsCarryTheToken(t *testing.T) {
 		closer()
 		if c.ok != (err == nil) || (!c.ok && !api.IsPermissionDenied(err)) {
 			t.Errorf("websocket %s with header %v: %v", c.url, c.header, err)
+		}
+	}
+	// A session without any permission is refused at the upgrade.
+	for _, h := range []http.Header{nil, api.AuthHeader(tk.other)} {
+		var client api.ManagerClient
+		if closer, err := jsonrpc.NewMergeClient(ctx, "ws://"+addr+api.ManagerRPCPath, api.ManagerNamespace, []interface{}{&client}, h); err == nil {
+			closer()
+			t.Errorf("websocket with header %v: session opened", h)
 		}
 	}
 }

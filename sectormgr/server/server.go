@@ -1,5 +1,6 @@
 // Package server serves a manager implementation over HTTP: go-jsonrpc under the Venus namespace
-// at /rpc/v0 (plain POST and websocket) and the Go profiler at /debug/pprof/.
+// at /rpc/v0 (plain POST and websocket) and the Go profiler at /debug/pprof/, behind the checks
+// that keep browsers out (api.BrowserGuard), with bounded timeouts and connections.
 package server
 
 import (
@@ -9,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
@@ -34,6 +37,7 @@ type options struct {
 	extra          map[string]http.Handler
 	verify         func(ctx context.Context, token string) ([]api.Permission, error)
 	defaultPerms   []api.Permission
+	hosts          []string
 }
 
 // Option changes how New builds the handler.
@@ -53,11 +57,19 @@ func WithHandler(pattern string, h http.Handler) Option {
 // Venus.AuthVerify), and a call without a token has defaultPerms (none unless given; write lets
 // workers without a token seal, for a cluster that is moving to auth). Without this option the
 // server is open: every caller may call every method, and Venus.AuthVerify answers an error.
+// The profiler then needs an admin token, and the proxy's worker-admin credential is refused for
+// every call (Venus.AuthVerify still tells a worker what it allows).
 func WithAuth(verify func(ctx context.Context, token string) ([]api.Permission, error), defaultPerms ...api.Permission) Option {
 	return func(o *options) {
 		o.verify = verify
 		o.defaultPerms = defaultPerms
 	}
+}
+
+// WithAllowedHosts adds DNS names that clients may send as Host, besides IP addresses, loopback
+// names and the machine's host name (api.BrowserGuard).
+func WithAllowedHosts(names ...string) Option {
+	return func(o *options) { o.hosts = append(o.hosts, names...) }
 }
 
 // ErrNoAuth is what an open manager answers to Venus.AuthVerify.
@@ -78,7 +90,8 @@ func (s served) AuthVerify(ctx context.Context, token string) ([]api.Permission,
 }
 
 // New builds the manager's HTTP handler around impl. Every method checks the caller's permission
-// (api.ManagerPerm); the caller has every permission unless WithAuth is given.
+// (api.ManagerPerm); the caller has every permission unless WithAuth is given. Every path is
+// behind api.BrowserGuard.
 func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 	o := options{maxRequestSize: DefaultMaxRequestSize, extra: map[string]http.Handler{}}
 	for _, opt := range opts {
@@ -91,21 +104,82 @@ func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 	// the wire.
 	rpc.Register(api.ManagerNamespace, api.PermissionedManagerAPI(served{ManagerAPI: impl, verify: o.verify}))
 
+	var callers func(ctx context.Context, token string) ([]api.Permission, error)
+	if o.verify != nil {
+		callers = refuseWorkerAdmin(o.verify)
+	}
 	mux := http.NewServeMux()
-	mux.Handle(api.ManagerRPCPath, &api.AuthHandler{Verify: o.verify, Default: o.defaultPerms, Next: rpc})
-	mountPprof(mux)
+	mux.Handle(api.ManagerRPCPath, &api.AuthHandler{Verify: callers, Default: o.defaultPerms, Next: rpc})
+	mountPprof(mux, callers)
 	for pattern, h := range o.extra {
 		mux.Handle(pattern, h)
 	}
-	return mux
+	return &api.BrowserGuard{Next: mux, Hosts: o.hosts}
 }
 
-func mountPprof(mux *http.ServeMux) {
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+// refuseWorkerAdmin makes the manager's own api refuse the credential its proxy gives workers.
+func refuseWorkerAdmin(verify func(ctx context.Context, token string) ([]api.Permission, error)) func(ctx context.Context, token string) ([]api.Permission, error) {
+	return func(ctx context.Context, token string) ([]api.Permission, error) {
+		perms, err := verify(ctx, token)
+		if err == nil && slices.Contains(perms, api.PermWorkerAdmin) {
+			return nil, errWorkerAdminToken
+		}
+		return perms, err
+	}
+}
+
+var errWorkerAdminToken = errors.New("this is the manager's worker-admin credential, which workers' admin apis accept and the manager does not: " +
+	"use a token from `venus-sector-manager auth create-token`")
+
+// mountPprof serves the Go profiler; with verify (a manager with auth) only to admin tokens: its
+// cmdline holds the daemon's argv, and a profile costs CPU.
+func mountPprof(mux *http.ServeMux, verify func(ctx context.Context, token string) ([]api.Permission, error)) {
+	for path, h := range map[string]http.HandlerFunc{
+		"/debug/pprof/":        pprof.Index,
+		"/debug/pprof/cmdline": pprof.Cmdline,
+		"/debug/pprof/profile": pprof.Profile,
+		"/debug/pprof/symbol":  pprof.Symbol,
+		"/debug/pprof/trace":   pprof.Trace,
+	} {
+		if verify == nil {
+			mux.Handle(path, h)
+			continue
+		}
+		mux.Handle(path, requireAdmin(verify, h))
+	}
+}
+
+// requireAdmin serves next to requests whose Authorization header carries an admin token, and
+// answers the others 401 (no or invalid token) or 403 (a token without admin) with one line.
+func requireAdmin(verify func(ctx context.Context, token string) ([]api.Permission, error), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const need = "the profiler needs an admin token (Authorization: Bearer <token>)"
+		token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !found || strings.TrimSpace(token) == "" {
+			http.Error(w, need+": none was sent", http.StatusUnauthorized)
+			return
+		}
+		perms, err := verify(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			http.Error(w, need+": "+err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if !slices.Contains(perms, api.PermAdmin) {
+			http.Error(w, fmt.Sprintf("%s: the token allows %v", need, perms), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func newHTTPServer(handler http.Handler, base context.Context) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		IdleTimeout:       IdleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
 }
 
 // Listen opens the TCP listener for addr (":1789", "127.0.0.1:0", …); the listener's Addr is the
@@ -119,19 +193,47 @@ func Listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// Limits of the HTTP server. A request's headers must arrive within ReadHeaderTimeout and its
+// body within ReadTimeout (pre-commits and proofs are a few KiB); a kept-alive connection is
+// closed after IdleTimeout without a request. There is no write timeout: a websocket session
+// and a call that waits (e.g. for a seed) may last long.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = time.Minute
+	IdleTimeout       = 2 * time.Minute
+	// DefaultMaxConnections bounds the connections open at once. A worker keeps about one per
+	// sealing thread that calls at the same time, so this serves a few thousand threads; each
+	// connection costs some tens of KiB.
+	DefaultMaxConnections = 4096
+)
+
+type serveOptions struct {
+	maxConns int
+}
+
+// ServeOption changes how Serve runs the server.
+type ServeOption func(*serveOptions)
+
+// WithMaxConnections bounds the connections open at once to n (DefaultMaxConnections unless
+// given; n <= 0: no bound). Connections beyond it wait to be accepted.
+func WithMaxConnections(n int) ServeOption {
+	return func(o *serveOptions) { o.maxConns = n }
+}
+
 // Serve serves handler on ln until ctx is cancelled, then stops gracefully: new connections are
 // refused, requests in flight get ShutdownTimeout to finish, then websocket sessions are closed.
 // It returns nil after a stop that ctx asked for.
-func Serve(ctx context.Context, ln net.Listener, handler http.Handler) error {
+func Serve(ctx context.Context, ln net.Listener, handler http.Handler, opts ...ServeOption) error {
+	o := serveOptions{maxConns: DefaultMaxConnections}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ln = api.LimitListener(ln, o.maxConns)
 	// Cancelling the base context is what ends hijacked websocket sessions, which
 	// http.Server.Shutdown does not track.
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
-	}
+	srv := newHTTPServer(handler, baseCtx)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -219,7 +219,7 @@ func TestWireFormats(t *testing.T) {
 		{"remove an unknown worker", `{"jsonrpc":"2.0","method":"Venus.WorkerPingInfoRemove","params":["w9"],"id":16}`,
 			"", `{"code":1,"message":"worker info not found: no worker named \"w9\" has pinged this manager (see util worker list)"}`},
 		{"proxy to an unknown worker", `{"jsonrpc":"2.0","method":"Venus.WorkerAdminList","params":["no such worker"],"id":17}`,
-			"", `{"code":1,"message":"resolve worker dest: no instance found, and unable to parse \"no such worker\" as address"}`},
+			"", `{"code":1,"message":"resolve worker dest: no worker named \"no such worker\" has pinged this manager: the worker must ping first (start it; its name is in util worker list after its first ping)"}`},
 		{"resolve a registered worker", `{"jsonrpc":"2.0","method":"Venus.WorkerResolveDest","params":["w1"],"id":18}`,
 			`"127.0.0.1:17890"`, ""},
 		{"remove a worker", `{"jsonrpc":"2.0","method":"Venus.WorkerPingInfoRemove","params":["w1"],"id":19}`,

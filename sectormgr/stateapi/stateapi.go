@@ -35,8 +35,9 @@ func New(s *sectors.Store, w *registry.Registry) *API {
 	return a
 }
 
-// SetWorkerToken makes the worker admin proxy send token (the manager's own admin token) with
-// every call, so workers with auth accept the manager's util worker calls.
+// SetWorkerToken makes the worker admin proxy send token with every call, so workers with auth
+// accept the manager's util worker calls: the manager's worker-admin credential
+// (api.PermWorkerAdmin), never its admin token.
 func (a *API) SetWorkerToken(token string) {
 	a.proxyP.Store(a.proxy().WithToken(token))
 }
@@ -92,10 +93,11 @@ func (a *API) SectorHistory(ctx context.Context, sid abi.SectorID) ([]api.Sector
 	return a.sectors.History(sid)
 }
 
-// WorkerPing records a worker's ping, stamped with the manager's clock.
+// WorkerPing records a worker's ping, stamped with the manager's clock. The name is bound to the
+// caller's token (registry.PingFrom), so another worker's token cannot take it over.
 func (a *API) WorkerPing(ctx context.Context, winfo api.WorkerInfo) error {
 	log.Debugw("WorkerPing", "name", winfo.Name, "dest", winfo.Dest, "version", winfo.Version, "summary", winfo.Summary)
-	return a.workers.Ping(winfo)
+	return a.workers.PingFrom(winfo, api.CallerID(ctx))
 }
 
 // WorkerGetPingInfo returns null for a worker that never pinged.
@@ -117,7 +119,7 @@ func (a *API) WorkerPingInfoRemove(ctx context.Context, name string) error {
 	return err
 }
 
-// WorkerResolveDest says where the proxy would reach worker.
+// WorkerResolveDest says where the proxy reaches worker, a registered name.
 func (a *API) WorkerResolveDest(ctx context.Context, worker string) (string, error) {
 	return a.proxy().ResolveDest(worker)
 }

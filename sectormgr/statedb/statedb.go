@@ -14,13 +14,18 @@ package statedb
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
 )
+
+var log = logging.Logger("statedb")
 
 // ErrNotFound is returned by Get for a missing key, by both implementations.
 var ErrNotFound = kvstore.ErrNotFound
@@ -217,9 +222,17 @@ func (t mapTxn) Delete(key string) error {
 }
 
 // stage runs fn on a staging layer over base; its changes reach base only through apply, so a
-// failed fn leaves base as it was.
-func stage(base Txn, fn func(tx Txn) error) (*staged, error) {
-	st := &staged{base: base, changes: map[string][]byte{}}
+// failed fn leaves base as it was. A panic in fn is that Update's error: it must not unwind
+// through the group commit, which would leave the commit lead taken and every later Update
+// waiting for good.
+func stage(base Txn, fn func(tx Txn) error) (st *staged, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Errorw("a state update panicked; its changes are dropped", "panic", r, "stack", string(debug.Stack()))
+			st, err = nil, fmt.Errorf("state update panicked (its changes were dropped): %v", r)
+		}
+	}()
+	st = &staged{base: base, changes: map[string][]byte{}}
 	if err := fn(st); err != nil {
 		return nil, err
 	}

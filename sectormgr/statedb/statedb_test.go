@@ -4,9 +4,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 )
 
 // both runs a test against the in-memory database and the one of a home, so the mock behaves the
@@ -190,4 +195,70 @@ func TestConcurrentUpdatesAreIsolated(t *testing.T) {
 			t.Fatalf("keys = %v", keys)
 		}
 	})
+}
+
+// A panic in one Update's callback is that Update's error, drops its changes alone, and leaves
+// the database usable: later updates (and those queued behind it) commit.
+func TestPanicInUpdateIsAnErrorAndReleasesTheDB(t *testing.T) {
+	both(t, func(t *testing.T, db DB) {
+		put(t, db, "k", "before")
+		var err error
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("the panic reached the caller of Update: %v", r)
+				}
+			}()
+			err = db.Update(func(tx Txn) error {
+				tx.Put("k", []byte("half"))
+				panic("boom")
+			})
+		}()
+		if err == nil || err.Error() != "state update panicked (its changes were dropped): boom" {
+			t.Fatalf("Update = %v", err)
+		}
+
+		done := make(chan error, 8)
+		for i := 0; i < cap(done); i++ {
+			go func() {
+				done <- db.Update(func(tx Txn) error { return tx.Put(fmt.Sprintf("after/%d", i), []byte("x")) })
+			}()
+		}
+		deadline := time.After(10 * time.Second)
+		for i := 0; i < cap(done); i++ {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("update after the panic: %v", err)
+				}
+			case <-deadline:
+				t.Fatalf("updates after a panic hang: %d of %d returned", i, cap(done))
+			}
+		}
+		if v, err := db.Get("k"); err != nil || string(v) != "before" {
+			t.Fatalf("k = %q, %v; want the value from before the panicking update", v, err)
+		}
+		if got := scan(t, db, "after/"); strings.Count(got, "=x") != cap(done) {
+			t.Fatalf("after/ = %s", got)
+		}
+	})
+}
+
+// The manager's state (sector states, deals, the registry) is private to its user.
+func TestHomeMetaIsPrivate(t *testing.T) {
+	home := t.TempDir()
+	db, err := OpenHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(home, MetaDir):                   0o700,
+		filepath.Join(home, MetaDir, kvstore.FileName): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, %v; want %04o", path, fi.Mode().Perm(), err, want)
+		}
+	}
 }

@@ -29,17 +29,21 @@ type handler struct {
 }
 
 // NewHandler serves VenusWorker on every path (the original manager posts to http://<dest>/),
-// open to every caller: a worker without a token.
+// open to every caller: a worker without a token. Browsers are kept out (api.BrowserGuard).
 func NewHandler(threads Threads) http.Handler {
 	return NewHandlerWithAuth(threads, nil)
 }
 
 // NewHandlerWithAuth serves VenusWorker to the callers whose token verify accepts (a worker with
-// a token; verify nil: open): WorkerList needs read, the others admin (api.WorkerAdminPerm).
+// a token; verify nil: open): WorkerList needs read, the others admin (api.WorkerAdminPerm). The
+// manager's worker-admin credential, which its proxy sends for util worker, may call them all.
 func NewHandlerWithAuth(threads Threads, verify func(ctx context.Context, token string) ([]api.Permission, error)) http.Handler {
 	rpc := jsonrpc.NewServer(jsonrpc.WithMaxRequestSize(MaxRequestSize))
 	rpc.Register(api.WorkerNamespace, &handler{threads: threads})
-	return &api.AuthHandler{Verify: verify, Next: rpc}
+	if verify != nil {
+		verify = api.WorkerAdminPerms(verify)
+	}
+	return &api.BrowserGuard{Next: &api.AuthHandler{Verify: verify, Next: rpc}}
 }
 
 func checkPerm(ctx context.Context, method string) error {

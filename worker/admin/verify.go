@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,13 +76,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) ([]api.Permission, 
 	defer cancel()
 	perms, err := v.ask(ctx, token)
 	if err == nil {
-		v.store(key, cachedPerms{perms: slices.Clone(perms), expires: now.Add(v.ttl)})
+		expires := now.Add(v.ttl)
+		if exp, ok := tokenExpiry(token); ok && exp.Before(expires) {
+			expires = exp
+		}
+		v.store(key, cachedPerms{perms: slices.Clone(perms), expires: expires})
 		return perms, nil
 	}
 	if _, answered := api.ErrorCode(err); answered {
 		return nil, fmt.Errorf("the sector manager at %s refused the token: %s", v.managerAddr, errMessage(err))
 	}
 	if v.ownToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(v.ownToken)) == 1 {
+		if exp, ok := tokenExpiry(token); ok && !now.Before(exp) {
+			return nil, fmt.Errorf("the worker's own token expired at %s, and the sector manager at %s cannot be asked (%v): "+
+				"set a new %s", exp.UTC().Format(time.RFC3339), v.managerAddr, err, "sector_manager.rpc_client.token")
+		}
 		return slices.Clone(v.ownPerms), nil
 	}
 	return nil, fmt.Errorf("cannot verify the token: the sector manager at %s did not answer Venus.AuthVerify (%v); "+
@@ -114,4 +125,24 @@ func errMessage(err error) string {
 		return rpcErr.Message
 	}
 	return err.Error()
+}
+
+// tokenExpiry reads the exp claim of a JWT without checking its signature (the manager did, or
+// will): it only shortens how long an accepted token is trusted here.
+func tokenExpiry(token string) (time.Time, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp *int64 `json:"exp"`
+	}
+	if json.Unmarshal(raw, &claims) != nil || claims.Exp == nil {
+		return time.Time{}, false
+	}
+	return time.Unix(*claims.Exp, 0), true
 }

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"reflect"
 	"slices"
@@ -144,6 +146,8 @@ func TestAdminAPIWithTokens(t *testing.T) {
 	clock := time.Unix(1000, 0)
 	m := &fakeManager{perms: map[string][]api.Permission{
 		"read": api.AllowFor(api.PermRead), "write": api.AllowFor(api.PermWrite), "admin": api.AllowFor(api.PermAdmin),
+		// The credential the manager's proxy sends: every method of a worker.
+		"proxy": {api.PermWorkerAdmin},
 	}}
 	v := newTestVerifier(m, &clock)
 	srv := httptest.NewServer(NewHandlerWithAuth(&fakeThreads{}, v.Verify))
@@ -164,7 +168,7 @@ func TestAdminAPIWithTokens(t *testing.T) {
 			return c.WorkerRemoveEnv(context.Background(), "VC_ADMIN_AUTH_TEST")
 		},
 	}
-	for _, token := range []string{"", "read", "write", "admin", "forged"} {
+	for _, token := range []string{"", "read", "write", "admin", "proxy", "forged"} {
 		c, closer, err := api.NewWorkerAdminClient(context.Background(), strings.TrimPrefix(srv.URL, "http://"), api.AuthHeader(token))
 		if err != nil {
 			t.Fatal(err)
@@ -172,7 +176,7 @@ func TestAdminAPIWithTokens(t *testing.T) {
 		for method, call := range calls {
 			need := api.WorkerAdminPerm(method)
 			err := call(c)
-			if slices.Contains(m.perms[token], need) {
+			if token == "proxy" || slices.Contains(m.perms[token], need) {
 				if err != nil {
 					t.Errorf("%s with token %q: %v", method, token, err)
 				}
@@ -187,5 +191,49 @@ func TestAdminAPIWithTokens(t *testing.T) {
 			}
 		}
 		closer()
+	}
+}
+
+// expiringToken is a JWT-shaped token whose payload says it expires at exp (the signature is the
+// manager's business: the fake manager knows the token as a whole).
+func expiringToken(exp int64) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"HS256"}`)) + "." + enc([]byte(fmt.Sprintf(`{"Allow":["read"],"exp":%d}`, exp))) + ".sig"
+}
+
+// A token that expires is trusted from the cache no longer than its exp, and the worker's own
+// token, used while the manager is down, not past it either.
+func TestVerifierHonoursTokenExpiry(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	tok := expiringToken(1020)
+	m := &fakeManager{perms: map[string][]api.Permission{tok: {"read"}}}
+	v := newTestVerifier(m, &clock)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(19 * time.Second)
+	v.Verify(context.Background(), tok)
+	if n := m.askedCount(); n != 1 {
+		t.Fatalf("asked %d times before exp, want 1 (cached)", n)
+	}
+	clock = clock.Add(time.Second) // at exp, well within the cache TTL
+	m.set(func() { delete(m.perms, tok) })
+	if _, err := v.Verify(context.Background(), tok); err == nil || m.askedCount() != 2 {
+		t.Errorf("at exp: %v, asked %d times; want the manager asked again, and its refusal", err, m.askedCount())
+	}
+
+	own := expiringToken(1100)
+	v = NewVerifier(m.AuthVerify, "http://mgr/rpc/v0", own, api.AllowFor(api.PermAdmin))
+	v.now = func() time.Time { return clock }
+	m.set(func() { m.down = true })
+	if p, err := v.Verify(context.Background(), own); err != nil || len(p) != 3 {
+		t.Errorf("own token before exp, manager down: %v, %v", p, err)
+	}
+	clock = time.Unix(1100, 0)
+	_, err := v.Verify(context.Background(), own)
+	want := "the worker's own token expired at 1970-01-01T00:18:20Z, and the sector manager at http://mgr/rpc/v0 cannot be asked " +
+		"(dial tcp 127.0.0.1:1789: connect: connection refused): set a new sector_manager.rpc_client.token"
+	if err == nil || err.Error() != want {
+		t.Errorf("own token after exp: %v\nwant %s", err, want)
 	}
 }

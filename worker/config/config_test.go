@@ -56,10 +56,11 @@ func TestDefaults(t *testing.T) {
 	}
 
 	wantSealing := Sealing{
-		MaxRetries:         5,
-		SealInterval:       30 * time.Second,
-		RecoverInterval:    60 * time.Second,
-		RPCPollingInterval: 180 * time.Second,
+		MaxRetries:          5,
+		SealInterval:        30 * time.Second,
+		RecoverInterval:     60 * time.Second,
+		RPCPollingInterval:  180 * time.Second,
+		ReserveSpaceTimeout: time.Hour,
 	}
 	if !reflect.DeepEqual(cfg.Sealing, wantSealing) {
 		t.Errorf("global Sealing = %+v, want %+v", cfg.Sealing, wantSealing)
@@ -156,6 +157,7 @@ sealing.min_deal_space = 2048
 sealing.max_retries = 0
 sealing.recover_interval = "1h 30m"
 sealing.rpc_polling_interval = "15s"
+sealing.reserve_space_timeout = "10m"
 sealing.ignore_proof_check = false
 
 [[sealing_thread]]
@@ -168,31 +170,33 @@ plan = "sealer"
 sealing.allowed_miners = []
 `)
 	global := Sealing{
-		AllowedMiners:      []abi.ActorID{10000, 10001},
-		AllowedProofTypes:  []abi.RegisteredSealProof{abi.RegisteredSealProof_StackedDrg2KiBV1_1, abi.RegisteredSealProof_StackedDrg32GiBV1_1},
-		EnableDeals:        true,
-		MaxDeals:           ptr[uint](4),
-		MinDealSpace:       ptr[uint64](1024),
-		MaxRetries:         3,
-		SealInterval:       10 * time.Second,
-		RecoverInterval:    60 * time.Second,
-		RPCPollingInterval: 180 * time.Second,
-		IgnoreProofCheck:   true,
+		AllowedMiners:       []abi.ActorID{10000, 10001},
+		AllowedProofTypes:   []abi.RegisteredSealProof{abi.RegisteredSealProof_StackedDrg2KiBV1_1, abi.RegisteredSealProof_StackedDrg32GiBV1_1},
+		EnableDeals:         true,
+		MaxDeals:            ptr[uint](4),
+		MinDealSpace:        ptr[uint64](1024),
+		MaxRetries:          3,
+		SealInterval:        10 * time.Second,
+		RecoverInterval:     60 * time.Second,
+		RPCPollingInterval:  180 * time.Second,
+		ReserveSpaceTimeout: time.Hour,
+		IgnoreProofCheck:    true,
 	}
 	if !reflect.DeepEqual(cfg.Sealing, global) {
 		t.Errorf("global Sealing = %+v, want %+v", cfg.Sealing, global)
 	}
 
 	t0 := Sealing{
-		AllowedMiners:      []abi.ActorID{20000},
-		AllowedProofTypes:  []abi.RegisteredSealProof{abi.RegisteredSealProof_StackedDrg64GiBV1_1},
-		DisableCC:          true,
-		MaxDeals:           ptr[uint](1),
-		MinDealSpace:       ptr[uint64](2048),
-		MaxRetries:         0,
-		SealInterval:       10 * time.Second, // from [sealing]
-		RecoverInterval:    90 * time.Minute,
-		RPCPollingInterval: 15 * time.Second,
+		AllowedMiners:       []abi.ActorID{20000},
+		AllowedProofTypes:   []abi.RegisteredSealProof{abi.RegisteredSealProof_StackedDrg64GiBV1_1},
+		DisableCC:           true,
+		MaxDeals:            ptr[uint](1),
+		MinDealSpace:        ptr[uint64](2048),
+		MaxRetries:          0,
+		SealInterval:        10 * time.Second, // from [sealing]
+		RecoverInterval:     90 * time.Minute,
+		RPCPollingInterval:  15 * time.Second,
+		ReserveSpaceTimeout: 10 * time.Minute,
 	}
 	t1 := global
 	t1.SealInterval = 2 * time.Minute
@@ -391,6 +395,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 			[]string{`sealing_thread[1].sealing.seal_interval: invalid duration "3x"`}},
 		{"bad global duration", minimal + "[sealing]\nrpc_polling_interval = \"soon\"\n",
 			[]string{`sealing.rpc_polling_interval: invalid duration "soon"`}},
+		{"bad reserve_space_timeout", minimal + "[sealing]\nreserve_space_timeout = \"forever\"\n",
+			[]string{`sealing.reserve_space_timeout: invalid duration "forever"`}},
 		{"bad allowed size", minimal + "[sealing]\nallowed_sizes = [\"3KiB\"]\n",
 			[]string{`sealing.allowed_sizes[0]: invalid sector size "3KiB"`, "2KiB"}},
 		{"bad thread allowed size", managerSection + "[[sealing_thread]]\nlocation = \"/a\"\nsealing.allowed_sizes = [\"2KiB\", \"lots\"]\n",

@@ -26,10 +26,11 @@ func TestMockAsset(t *testing.T) {
 	}
 
 	want := Sealing{
-		MaxRetries:         3,
-		SealInterval:       5 * time.Second,
-		RecoverInterval:    10 * time.Second,
-		RPCPollingInterval: 5 * time.Second,
+		MaxRetries:          3,
+		SealInterval:        5 * time.Second,
+		RecoverInterval:     10 * time.Second,
+		RPCPollingInterval:  5 * time.Second,
+		ReserveSpaceTimeout: time.Hour,
 	}
 	threads := cfg.Threads()
 	if len(threads) != 3 {

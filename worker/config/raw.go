@@ -45,6 +45,8 @@ type rawSealing struct {
 	RecoverInterval    *string   `toml:"recover_interval"`
 	RPCPollingInterval *string   `toml:"rpc_polling_interval"`
 	IgnoreProofCheck   *bool     `toml:"ignore_proof_check"`
+	// Ours: how long a persist step waits for a store with room.
+	ReserveSpaceTimeout *string `toml:"reserve_space_timeout"`
 }
 
 type rawSealingThread struct {

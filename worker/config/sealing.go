@@ -39,6 +39,12 @@ type Sealing struct {
 	RecoverInterval    time.Duration
 	RPCPollingInterval time.Duration
 	IgnoreProofCheck   bool
+	// ReserveSpaceTimeout (reserve_space_timeout, ours; default 1h) bounds how long a persist
+	// step asks the manager for a store with room (Venus.StoreReserveSpace answering null, every
+	// rpc_polling_interval) before it fails as a temporary failure, which is retried as usual up
+	// to max_retries and then pauses the thread: a full cluster shows up as a paused thread with
+	// the reason instead of a thread that waits silently for good.
+	ReserveSpaceTimeout time.Duration
 }
 
 // sectorSizesWanted ends every error about a sector size.
@@ -46,12 +52,16 @@ const sectorSizesWanted = "one of 2KiB, 8MiB, 512MiB, 32GiB, 64GiB"
 
 func defaultSealing() Sealing {
 	return Sealing{
-		MaxRetries:         5,
-		SealInterval:       30 * time.Second,
-		RecoverInterval:    60 * time.Second,
-		RPCPollingInterval: 180 * time.Second,
+		MaxRetries:          5,
+		SealInterval:        30 * time.Second,
+		RecoverInterval:     60 * time.Second,
+		RPCPollingInterval:  180 * time.Second,
+		ReserveSpaceTimeout: DefaultReserveSpaceTimeout,
 	}
 }
+
+// DefaultReserveSpaceTimeout is sealing.reserve_space_timeout when it is not written.
+const DefaultReserveSpaceTimeout = time.Hour
 
 func buildThreads(raws []rawSealingThread, global Sealing, p *problems) []Thread {
 	if len(raws) == 0 {
@@ -116,6 +126,7 @@ func resolveSealing(raw rawSealing, prefix string, base Sealing, p *problems) Se
 	setDuration(&s.SealInterval, raw.SealInterval, key("seal_interval"), p)
 	setDuration(&s.RecoverInterval, raw.RecoverInterval, key("recover_interval"), p)
 	setDuration(&s.RPCPollingInterval, raw.RPCPollingInterval, key("rpc_polling_interval"), p)
+	setDuration(&s.ReserveSpaceTimeout, raw.ReserveSpaceTimeout, key("reserve_space_timeout"), p)
 	return s
 }
 

@@ -222,9 +222,9 @@ func (d *Daemon) Pool() *sealing.Pool { return d.pool }
 // Run serves until ctx ends, then stops every module and releases the locations.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
-	srv := &http.Server{Handler: d.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := adminServer(d.adminHandler())
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(d.listener) }()
+	go func() { serveErr <- srv.Serve(api.LimitListener(d.listener, adminMaxConns)) }()
 	d.log.Infow("admin api listening", "addr", d.listener.Addr().String())
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -251,6 +251,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-done
 	d.log.Info("worker stopped")
 	return err
+}
+
+// Limits of the admin server: its calls are small and few (an operator, the manager's proxy),
+// so a slow or flooding client is cut short.
+const (
+	adminReadHeaderTimeout = 10 * time.Second
+	adminReadTimeout       = 30 * time.Second
+	adminIdleTimeout       = 2 * time.Minute
+	adminMaxConns          = 64
+)
+
+func adminServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: adminReadHeaderTimeout, ReadTimeout: adminReadTimeout, IdleTimeout: adminIdleTimeout}
 }
 
 // pingLoop tells the manager about this worker every ping_interval; the first ping comes one

@@ -35,6 +35,9 @@ type Failure struct {
 	// interrupt marks a pause or shutdown observed at a check point: the thread stops without
 	// recording an error.
 	interrupt bool
+	// unreadable marks a job record the thread cannot run (openJob), which a resume in Aborted
+	// clears.
+	unreadable bool
 }
 
 func (f *Failure) Error() string { return f.Level.prefix() + ": " + f.Err.Error() }

@@ -62,6 +62,20 @@ func (f *fakeManager) finalizedCount() int {
 	return len(f.finalized)
 }
 
+// finalizedList is the sectors finalized so far, in order.
+func (f *fakeManager) finalizedList() []abi.SectorID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]abi.SectorID(nil), f.finalized...)
+}
+
+// handedOut is how many sector numbers AllocateSector gave out (calls that got null do not count).
+func (f *fakeManager) handedOut() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.next
+}
+
 func (f *fakeManager) abortReason(id abi.SectorID) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -197,10 +211,11 @@ type testRig struct {
 
 func testOptions() config.Sealing {
 	return config.Sealing{
-		MaxRetries:         3,
-		SealInterval:       5 * time.Millisecond,
-		RecoverInterval:    5 * time.Millisecond,
-		RPCPollingInterval: 5 * time.Millisecond,
+		MaxRetries:          3,
+		SealInterval:        5 * time.Millisecond,
+		RecoverInterval:     5 * time.Millisecond,
+		RPCPollingInterval:  5 * time.Millisecond,
+		ReserveSpaceTimeout: time.Minute,
 	}
 }
 

@@ -1,8 +1,10 @@
 package sealing
 
 import (
-	"github.com/filecoin-project/go-state-types/abi"
 	"path/filepath"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
@@ -37,25 +39,9 @@ func (j *job) persistFiles(dataFile, cacheDir string) (string, *Failure) {
 	if len(candidates) == 0 {
 		return "", perm("no writable attached store to persist sector files")
 	}
-	required := store.RequiredPersistSize(size)
-	var target *store.Attached
-	for target == nil {
-		info, err := j.t.env.RPC.StoreReserveSpace(j.ctx, s.ID, required, candidates)
-		if err != nil {
-			return "", rpcFailure("StoreReserveSpace", err)
-		}
-		if info == nil {
-			j.log.Infow("no persist store has room yet, waiting", "required", required, "candidates", candidates)
-			if f := j.t.Ctrl.sleep(j.ctx, j.t.Opts.RPCPollingInterval); f != nil {
-				return "", f
-			}
-			continue
-		}
-		st, ok := j.t.env.Attached.Get(info.Name)
-		if !ok {
-			return "", perm("persist store %q chosen by the sector manager is not attached to this worker", info.Name)
-		}
-		target = st
+	target, f := j.reserveSpace(s.ID, store.RequiredPersistSize(size), candidates)
+	if f != nil {
+		return "", f
 	}
 
 	files := []string{dataFile}
@@ -94,4 +80,34 @@ func (j *job) persistFiles(dataFile, cacheDir string) (string, *Failure) {
 	}
 	j.log.Infow("sector files persisted", "store", target.Name)
 	return target.Name, nil
+}
+
+// reserveSpace asks the manager for a persist store with room, every rpc_polling_interval while
+// it answers null (none has room yet), for at most reserve_space_timeout: then the step fails as
+// a temporary failure, retried like any other, so a full cluster ends in a paused thread that
+// says why rather than in a wait without end.
+func (j *job) reserveSpace(id abi.SectorID, required uint64, candidates []string) (*store.Attached, *Failure) {
+	o := j.t.Opts
+	deadline := time.Now().Add(o.ReserveSpaceTimeout)
+	for {
+		info, err := j.t.env.RPC.StoreReserveSpace(j.ctx, id, required, candidates)
+		if err != nil {
+			return nil, rpcFailure("StoreReserveSpace", err)
+		}
+		if info != nil {
+			st, ok := j.t.env.Attached.Get(info.Name)
+			if !ok {
+				return nil, perm("persist store %q chosen by the sector manager is not attached to this worker", info.Name)
+			}
+			return st, nil
+		}
+		if !time.Now().Before(deadline) {
+			return nil, temp("no persist store among %v had room for %d bytes within %s (sealing.reserve_space_timeout)",
+				candidates, required, o.ReserveSpaceTimeout)
+		}
+		j.log.Infow("no persist store has room yet, waiting", "required", required, "candidates", candidates)
+		if f := j.t.Ctrl.sleep(j.ctx, min(o.RPCPollingInterval, time.Until(deadline))); f != nil {
+			return nil, f
+		}
+	}
 }

@@ -121,6 +121,22 @@ func saveRecord(db *kvstore.DB, rec *Record) error {
 	return nil
 }
 
+// sectorIDOf reads the sector of a job record that does not decode as a whole, when its base is
+// intact; nil otherwise.
+func sectorIDOf(raw []byte) *abi.SectorID {
+	var partial struct {
+		Base *struct {
+			Allocated struct {
+				ID *abi.SectorID `json:"ID"`
+			} `json:"allocated"`
+		} `json:"base"`
+	}
+	if json.Unmarshal(raw, &partial) != nil || partial.Base == nil {
+		return nil
+	}
+	return partial.Base.Allocated.ID
+}
+
 func deleteRecord(db *kvstore.DB) error {
 	if err := db.Delete(recordKey); err != nil && !errors.Is(err, kvstore.ErrNotFound) {
 		return fmt.Errorf("delete job record: %w", err)

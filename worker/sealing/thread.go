@@ -144,6 +144,14 @@ func (t *Thread) waitForResume(ctx context.Context) (*State, bool) {
 // aborts, or fails in a way that pauses the thread.
 func (t *Thread) runJob(ctx context.Context, resumeTo *State) *Failure {
 	j, f := t.openJob(ctx)
+	if f != nil && f.unreadable && resumeTo != nil && *resumeTo == Aborted {
+		// The operator gives up on a job this version cannot read: drop it and start clean.
+		if f := t.dropUnreadableJob(ctx, f); f != nil {
+			return f
+		}
+		resumeTo = nil
+		j, f = t.openJob(ctx)
+	}
 	if f != nil {
 		return f
 	}
@@ -190,11 +198,13 @@ func (t *Thread) runJob(ctx context.Context, resumeTo *State) *Failure {
 	}
 }
 
-// openJob loads the persisted job or starts a new one with the thread's plan.
+// openJob loads the persisted job or starts a new one with the thread's plan. A record that
+// cannot be read, or that names a plan this version does not know, is an unreadable failure,
+// which resuming in Aborted clears.
 func (t *Thread) openJob(ctx context.Context) (*job, *Failure) {
 	rec, ok, err := loadRecord(t.Loc.DB)
 	if err != nil {
-		return nil, crit("%w", err)
+		return nil, unreadable(err)
 	}
 	if !ok {
 		// Leftovers of a job whose clean-up was cut short belong to no sector any more.
@@ -214,12 +224,68 @@ func (t *Thread) openJob(ctx context.Context) (*job, *Failure) {
 	}
 	pl, err := plannerFor(plan)
 	if err != nil {
-		return nil, perm("%w", err)
+		return nil, unreadable(fmt.Errorf("job record %s: %w", recordKey, err))
 	}
 	j := &job{ctx: ctx, t: t, rec: rec, planner: pl, log: t.log}
 	j.refreshLogger()
 	t.Ctrl.setJob(rec.SectorID(), rec.State)
 	return j, nil
+}
+
+// unreadable is the failure of a job record the thread cannot run: critical, and the error says
+// how to get rid of it.
+func unreadable(err error) *Failure {
+	f := crit("%w (resume with --state Aborted to drop the job and start a new one)", err)
+	f.unreadable = true
+	return f
+}
+
+// dropUnreadableJob clears a record openJob could not use, after telling the manager that its
+// sector (when the record still names one) is aborted, so its deals are released.
+func (t *Thread) dropUnreadableJob(ctx context.Context, cause *Failure) *Failure {
+	raw, err := t.Loc.DB.Get(recordKey)
+	if err != nil {
+		return crit("read job record: %w", err)
+	}
+	if id := sectorIDOf(raw); id != nil {
+		reason := "job record dropped by resume --state Aborted: " + cause.Err.Error()
+		if f := t.reportAborted(ctx, *id, reason, t.log.With("sector", api.FormatSectorID(*id))); f != nil {
+			return f
+		}
+	}
+	t.log.Warnw("unreadable job record dropped", "err", cause.Err)
+	if err := deleteRecord(t.Loc.DB); err != nil {
+		return crit("%w", err)
+	}
+	if err := t.Loc.WipeData(); err != nil && !os.IsNotExist(err) {
+		return crit("wipe data dir of %s: %w", t.Loc.Root, err)
+	}
+	t.Ctrl.setJob(nil, Empty)
+	return nil
+}
+
+// reportAborted tells the manager that sector id is aborted, and retries every recover_interval
+// until the manager acknowledges it: until then it still counts the sector online and holds its
+// deals. After max_retries failures the thread pauses with the error; the job stays, so a resume
+// (or a restart) reports again. A manager that does not know the sector (11001) has nothing to
+// release, which counts as acknowledged.
+func (t *Thread) reportAborted(ctx context.Context, id abi.SectorID, reason string, log *zap.SugaredLogger) *Failure {
+	for attempt := uint32(0); ; attempt++ {
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+		err := t.env.RPC.ReportAborted(callCtx, id, reason)
+		cancel()
+		if err == nil || api.IsSectorStateNotFound(err) {
+			return nil
+		}
+		if attempt >= t.Opts.MaxRetries {
+			return perm("the sector manager did not acknowledge the abort of %s after %d attempts: %w "+
+				"(the job stays; resume to report it again)", api.FormatSectorID(id), attempt+1, err)
+		}
+		log.Warnw("report aborted failed, will retry", "err", err, "retry", attempt+1, "max_retries", t.Opts.MaxRetries)
+		if f := t.Ctrl.sleep(ctx, t.Opts.RecoverInterval); f != nil {
+			return f
+		}
+	}
 }
 
 // retry handles a temporary failure: wait and run the step again, or give up after max_retries.
@@ -255,16 +321,33 @@ func (j *job) settle(f *Failure) *Failure {
 	j.report(j.rec.State, j.rec.State, "None", f)
 	j.t.flushReports()
 	if id := j.rec.SectorID(); id != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
-		defer cancel()
-		if err := j.t.env.RPC.ReportAborted(ctx, *id, f.Err.Error()); err != nil {
-			j.log.Errorw("report aborted", "err", err)
+		// The abort is persisted before it is reported: a thread stopped before the manager
+		// acknowledges it reopens the job in Aborted and reports again.
+		if err := j.markAborted(); err != nil {
+			return crit("%w", err)
+		}
+		if pf := j.t.reportAborted(j.ctx, *id, f.Err.Error(), j.log); pf != nil {
+			return pf
 		}
 	}
 	if err := j.cleanUp(); err != nil {
 		return crit("%w", err)
 	}
 	return f
+}
+
+// markAborted persists the job in Aborted.
+func (j *job) markAborted() error {
+	if j.rec.State == Aborted {
+		return nil
+	}
+	prev := j.rec.State
+	j.rec.State, j.rec.PrevState = Aborted, &prev
+	if err := saveRecord(j.t.Loc.DB, j.rec); err != nil {
+		return err
+	}
+	j.t.Ctrl.setJob(j.rec.SectorID(), j.rec.State)
+	return nil
 }
 
 // finish ends a sealed sector; the Finished handler already told the manager.

@@ -246,8 +246,8 @@ func TestResumeAbortedDropsTheSectorAndTakesANewOne(t *testing.T) {
 	if reason, ok := fm.abortReason(sector(1)); !ok || reason != "task aborted" {
 		t.Errorf("abort reason of sector 1 = %q, %v", reason, ok)
 	}
-	if fm.finalized[0] != sector(2) {
-		t.Errorf("finalized %v, want sector 2", fm.finalized)
+	if got := fm.finalizedList(); got[0] != sector(2) {
+		t.Errorf("finalized %v, want sector 2", got)
 	}
 }
 
@@ -261,8 +261,8 @@ func TestRestartResumesThePersistedJob(t *testing.T) {
 	r.open()
 	r.start()
 	r.waitFor("sector 1 finalized", func() bool { return fm.finalizedCount() >= 1 })
-	if fm.finalized[0] != sector(1) {
-		t.Errorf("first finalized sector = %v, want the one in progress before the restart", fm.finalized[0])
+	if got := fm.finalizedList(); got[0] != sector(1) {
+		t.Errorf("first finalized sector = %v, want the one in progress before the restart", got[0])
 	}
 }
 

@@ -282,3 +282,18 @@ func TestWipeDataKeepsMetadb(t *testing.T) {
 		t.Fatalf("wipe touched the metadb: %v", err)
 	}
 }
+
+// A sealing location's metadb (the thread's job) is private to the worker's user.
+func TestSealingMetaIsPrivate(t *testing.T) {
+	loc := initLocation(t)
+	openLocation(t, loc)
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(loc, MetaDirName):                   0o700,
+		filepath.Join(loc, MetaDirName, kvstore.FileName): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, %v; want %04o", path, fi.Mode().Perm(), err, want)
+		}
+	}
+}

@@ -76,7 +76,7 @@ func runMock(c *cli.Context) error {
 			return err
 		}
 		defer db.Close()
-		opts = append(opts, mock.WithDB(db))
+		opts = append(opts, mock.WithDB(db), mock.WithHome(home))
 		log.Infow("mock state is kept in the home", "home", home)
 	} else {
 		log.Infow("mock state is kept in memory and lost at exit (pass --home <dir> to keep it)")
@@ -89,6 +89,7 @@ func runMock(c *cli.Context) error {
 		}
 		return err
 	}
+	defer impl.Close()
 	impl.SetWorkerToken(ownToken)
 	ln, err := server.Listen(c.String("listen"))
 	if err != nil {

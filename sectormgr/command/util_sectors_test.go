@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,10 +123,6 @@ func TestUtilSectorsStateWithHistory(t *testing.T) {
 	}
 	clk.set(t0.Add(3 * time.Second))
 	reportState(t, c, 2, "TicketAssigned", "TicketAssigned", &api.SectorFailure{Level: "Permanent", Desc: "pc1 failed:\nout of memory"})
-	seed, err := c.WaitSeed(ctx, sid)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk.set(t0.Add(4 * time.Second))
 	if err := c.ReportAborted(ctx, sid, "too many failures\nsee the worker log"); err != nil {
 		t.Fatal(err)
@@ -140,8 +137,8 @@ func TestUtilSectorsStateWithHistory(t *testing.T) {
 		"\t\t2023-11-14T22:13:23.000Z TicketAssigned => TicketAssigned, by None, on 127.0.0.1(/store1)\n" +
 		"\t\t\tFailure: [Permanent] pc1 failed:\n\t\t\t\tout of memory\n" +
 		"\nDeals:\n\tNULL\n" +
-		"\nSealing:\n\tTicket: (0) " + hex.EncodeToString(ticket.Ticket) + "\n\tPreCommit Info:\n\t\tNULL\n\tPreCommit Message: NULL\n" +
-		"\tSeed: (0) " + hex.EncodeToString(seed.Seed.Seed) + "\n" +
+		"\nSealing:\n\tTicket: (" + strconv.FormatInt(int64(ticket.Epoch), 10) + ") " + hex.EncodeToString(ticket.Ticket) +
+		"\n\tPreCommit Info:\n\t\tNULL\n\tPreCommit Message: NULL\n\tSeed: NULL\n" +
 		"\tProveCommit Info:\n\t\tNULL\n\tProveCommit Message: NULL\n\tMessage NeedSend: false\n" +
 		"\nSnapUp:\n\tUpgraded: false\n" +
 		"\nTermination:\n\tTerminate Message: NULL\n\n"

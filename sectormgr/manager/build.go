@@ -39,7 +39,10 @@ type BuildOptions struct {
 	// than the simulated one (devnets, tests).
 	UnsafeMockProofs bool
 
-	Chain       chain.FullNode
+	Chain chain.FullNode
+	// Sectors replaces the sector store Build would open on DB with SectorsOptions, for a
+	// caller whose stores or market read the same store.
+	Sectors     *sectors.Store
 	Stores      *persist.Manager
 	DealManager deals.Manager
 	PieceStore  http.Handler
@@ -107,7 +110,10 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	miners := func() []config.MinerConfig { return o.Config.Get().Miners }
 	miner := func(actor abi.ActorID) (config.MinerConfig, bool) { return o.Config.Get().Miner(actor) }
 
-	store := sectors.New(o.DB, o.SectorsOptions...)
+	store := o.Sectors
+	if store == nil {
+		store = sectors.New(o.DB, o.SectorsOptions...)
+	}
 	b.Sectors = store
 	alloc := allocator.New(node, store, miners)
 	dm := o.DealManager

@@ -1,25 +1,32 @@
-// Package mock is the manager behind `venus-sector-manager mock`: a mocked chain that allocates
-// sectors, hands out per-sector tickets and seeds, and verifies the worker's mock proofs
-// (api/mockproof). Unlike the original mock it keeps sector states and the worker registry, so
-// the operator's util commands work against it; they live in a statedb, in memory by default or
-// durable under a home (`mock --home`).
+// Package mock is the manager behind `venus-sector-manager mock`: the production manager's
+// modules (sectormgr/manager) over an in-process simulated chain (sectormgr/simchain) that
+// verifies the worker's mock proofs (api/mockproof), with permissive persist stores, the
+// --pieces-dir market (sectormgr/deals/dirmarket) and a snap-up module of its own. Unlike the
+// original mock it keeps sector states and the worker registry, so the operator's util commands
+// work against it; they live in a statedb, in memory by default or durable under a home
+// (`mock --home`), and the chain beside them in <home>/simchain.json.
 package mock
 
 import (
-	"crypto/rand"
+	"context"
 	"fmt"
-	"sync"
+	"net/http"
+	"path/filepath"
 	"time"
 
-	"github.com/filecoin-project/go-commp-utils/v2/zerocomm"
-	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/deals"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/deals/dirmarket"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/manager"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/registry"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sectors"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/stateapi"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
@@ -27,36 +34,28 @@ var log = logging.Logger("mock")
 
 var _ api.ManagerAPI = (*Mock)(nil)
 
-// Mock is a manager for one miner and one sector size. It is safe for concurrent use. The
-// state-keeping methods (reports, pings, listings, worker proxy) come from the embedded
-// stateapi.API; the chain-facing ones are the mock's own.
+// StateFileName is the simulated chain's file inside a mock home.
+const StateFileName = "simchain.json"
+
+// Mock is the production manager for one miner and one sector size over a simulated chain. It
+// is safe for concurrent use.
 type Mock struct {
-	*stateapi.API
+	*manager.Manager
 
 	miner      abi.ActorID
 	sectorSize abi.SectorSize
 	proofType  abi.RegisteredSealProof
-	// zeroCommD is the CommD every CC sector of this size must pre-commit.
-	zeroCommD [32]byte
 
+	chain   *simchain.Chain
+	built   *manager.Built
 	sectors *sectors.Store
-
-	now       func() time.Time
-	seedDelay time.Duration
-	// maxSectors: no sector number above it is allocated (0: no limit).
-	maxSectors uint64
-	seedMu     sync.Mutex
-	// seedAsked is when each sector first asked for its seed; lost at restart, like a wait.
-	seedAsked map[abi.SectorID]time.Time
-
-	// db holds what the mock keeps beside sector states: its deal table and sector index.
-	db statedb.DB
-	// market hands out the deals of --pieces-dir; nil without one (every sector is CC).
-	market *dealMarket
+	market  *dirmarket.Market // nil without --pieces-dir
+	stop    context.CancelFunc
 }
 
-type config struct {
+type options struct {
 	db         statedb.DB
+	stateFile  string
 	now        func() time.Time
 	seedDelay  time.Duration
 	maxSectors uint64
@@ -64,30 +63,43 @@ type config struct {
 }
 
 // Option changes how New builds the mock.
-type Option func(*config)
+type Option func(*options)
 
 // WithDB keeps the mock's state in db (e.g. statedb.OpenHome) instead of in memory. The caller
-// closes db after the mock is no longer served.
+// closes db after the mock is closed. A db on disk wants WithStateFile too, or the simulated
+// chain starts afresh at every run.
 func WithDB(db statedb.DB) Option {
-	return func(c *config) { c.db = db }
+	return func(o *options) { o.db = db }
+}
+
+// WithStateFile keeps the simulated chain in path (written after every epoch, crash-safe),
+// so a restarted mock finds its pre-commits and sectors on chain.
+func WithStateFile(path string) Option {
+	return func(o *options) { o.stateFile = path }
+}
+
+// WithHome is WithStateFile(<home>/simchain.json).
+func WithHome(home string) Option {
+	return WithStateFile(filepath.Join(home, StateFileName))
 }
 
 // WithClock replaces time.Now for ping stamps and history entries (tests).
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+	return func(o *options) { o.now = now }
 }
 
-// WithSeedDelay makes WaitSeed answer "wait" until d after a sector first asks for its seed, as
-// a chain makes a sector wait for its interactive seed (150 epochs on mainnet).
+// WithSeedDelay makes a sector wait about d between its pre-commit landing and its seed, as a
+// chain makes a sector wait for its interactive seed (150 epochs on mainnet): the simulated chain
+// mines one 1s epoch a second and its challenge delay is d rounded up to whole epochs.
 func WithSeedDelay(d time.Duration) Option {
-	return func(c *config) { c.seedDelay = d }
+	return func(o *options) { o.seedDelay = d }
 }
 
 // WithMaxSectors makes AllocateSector answer null once the miner's sector numbers reach n, so a
 // cluster runs down to quiescence (tests and soaks). The limit counts numbers handed out before
 // a restart too; 0 means no limit.
 func WithMaxSectors(n uint64) Option {
-	return func(c *config) { c.maxSectors = n }
+	return func(o *options) { o.maxSectors = n }
 }
 
 // WithPiecesDir makes every regular file of dir a deal payload (mock --pieces-dir): AcquireDeals
@@ -95,59 +107,123 @@ func WithMaxSectors(n uint64) Option {
 // file's piece CID is computed in New; deal ids are 1, 2, … in file name order, and are kept in
 // the database, so a restart keeps them and a file added later gets the next id.
 func WithPiecesDir(dir string) Option {
-	return func(c *config) { c.piecesDir = dir }
+	return func(o *options) { o.piecesDir = dir }
 }
 
-// New creates a mock manager that allocates sectors of sectorSize for miner.
+// New creates a mock manager that allocates sectors of sectorSize for miner. Close it to stop
+// the simulated chain's clock (with WithSeedDelay) and the commitment manager.
 func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, error) {
-	cfg := config{now: time.Now}
+	o := options{now: time.Now}
 	for _, opt := range opts {
-		opt(&cfg)
+		opt(&o)
 	}
-	if cfg.db == nil {
-		cfg.db = statedb.InMemory()
+	if o.db == nil {
+		o.db = statedb.InMemory()
 	}
 	proofType, err := api.SealProofForSize(sectorSize)
 	if err != nil {
 		return nil, err
 	}
-	zeroCommD, err := zeroPieceCommD(sectorSize)
+	m := &Mock{miner: miner, sectorSize: sectorSize, proofType: proofType}
+	ok := false
+	defer func() {
+		if !ok {
+			m.Close()
+		}
+	}()
+	if err := m.openChain(o); err != nil {
+		return nil, err
+	}
+	m.sectors = sectors.New(o.db, sectors.WithClock(o.now))
+	var dm deals.Manager = deals.NewNull()
+	if o.piecesDir != "" {
+		if m.market, err = dirmarket.Open(o.piecesDir, miner, sectorSize, o.db, m.sectors); err != nil {
+			return nil, err
+		}
+		dm = publishedMarket{Market: m.market, chain: m.chain}
+	}
+	stores := persist.OpenAny(o.db, m.sectors)
+	confidence := abi.ChainEpoch(0)
+	ctx, stop := context.WithCancel(context.Background())
+	m.stop = stop
+	m.built, err = manager.Build(ctx, manager.BuildOptions{
+		Config:          config.NewLive("", mockConfig(miner, o)),
+		DB:              o.db,
+		Chain:           mineOnPush(m.chain, o.seedDelay <= 0),
+		Sectors:         m.sectors,
+		Stores:          stores,
+		DealManager:     dm,
+		PieceStore:      m.pieceStore(),
+		Verifier:        sealverify.Mock{},
+		SnapUp:          &snapUp{miner: miner, proofType: proofType, sectorSize: sectorSize, sectors: m.sectors, stores: stores, market: m.market},
+		SeedConfidence:  &confidence,
+		RegistryOptions: []registry.Option{registry.WithClock(o.now)},
+	})
 	if err != nil {
 		return nil, err
 	}
-	store := sectors.New(cfg.db, sectors.WithClock(cfg.now))
-	var dm *dealMarket
-	if cfg.piecesDir != "" {
-		if dm, err = openMarket(cfg.piecesDir, miner, sectorSize, cfg.db, store); err != nil {
-			return nil, err
-		}
+	m.Manager = m.built.Manager
+	if o.seedDelay > 0 {
+		go m.runClock(ctx)
 	}
-	return &Mock{
-		API:        stateapi.New(store, registry.New(cfg.db, registry.WithClock(cfg.now))),
-		miner:      miner,
-		sectorSize: sectorSize,
-		proofType:  proofType,
-		zeroCommD:  zeroCommD,
-		sectors:    store,
-		now:        cfg.now,
-		seedDelay:  cfg.seedDelay,
-		maxSectors: cfg.maxSectors,
-		db:         cfg.db,
-		market:     dm,
-		seedAsked:  map[abi.SectorID]time.Time{},
-	}, nil
+	ok = true
+	return m, nil
 }
 
-// zeroPieceCommD is the data commitment of a sector filled with zeros (a CC sector).
-func zeroPieceCommD(size abi.SectorSize) ([32]byte, error) {
-	var out [32]byte
-	unpadded := abi.PaddedPieceSize(size).Unpadded()
-	raw, err := commcid.CIDToDataCommitmentV1(zerocomm.ZeroPieceCommitment(unpadded))
-	if err != nil {
-		return out, fmt.Errorf("zero piece commitment of %d bytes: %w", uint64(size), err)
+// openChain opens the simulated chain and creates the miner on it (a chain loaded from its
+// state file keeps the miner it has).
+func (m *Mock) openChain(o options) error {
+	opts := simchain.Options{PreCommitChallengeDelay: simchain.NoChallengeDelay, StateFile: o.stateFile, BlockDelaySecs: 1}
+	if o.seedDelay > 0 {
+		opts.PreCommitChallengeDelay = abi.ChainEpoch((o.seedDelay + time.Second - 1) / time.Second)
 	}
-	copy(out[:], raw)
-	return out, nil
+	ch, err := simchain.Open(opts)
+	if err != nil {
+		return fmt.Errorf("simulated chain of the mock: %w", err)
+	}
+	m.chain = ch
+	return ch.AddMiner(simchain.MinerSpec{Actor: m.miner, SectorSize: m.sectorSize})
+}
+
+// mockConfig is the config of the mock's one miner: messages from the simulated chain's default
+// worker key, no batching (every message goes out at once), and a message counts as landed
+// as soon as it is included.
+func mockConfig(miner abi.ActorID, o options) *config.Config {
+	mc := config.DefaultMinerConfig()
+	mc.Actor = miner
+	if o.maxSectors > 0 {
+		n := o.maxSectors
+		mc.Sector.MaxNumber = &n
+	}
+	mc.Sector.EnableDeals = o.piecesDir != ""
+	sender := config.MustAddress(simchain.DefaultWorker(miner))
+	mc.Commitment.Confidence = 0
+	mc.Commitment.Pre.Sender = sender
+	mc.Commitment.Prove.Sender = sender
+	mc.Commitment.Pre.Batch.Enabled = false
+	mc.Commitment.Prove.Batch.Enabled = false
+	return &config.Config{Common: config.DefaultCommonConfig(), Miners: []config.MinerConfig{mc}}
+}
+
+// runClock mines one epoch a second, the pace WithSeedDelay promises.
+func (m *Mock) runClock(ctx context.Context) {
+	if err := m.chain.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+		log.Errorw("simulated chain stopped mining", "err", err)
+	}
+}
+
+// Close stops the manager's background work and the simulated chain. The mock answers no call
+// after it.
+func (m *Mock) Close() {
+	if m.stop != nil {
+		m.stop()
+	}
+	if m.built != nil {
+		m.built.Close()
+	}
+	if m.chain != nil {
+		m.chain.Close()
+	}
 }
 
 // Miner is the miner actor the mock allocates sectors for.
@@ -155,6 +231,9 @@ func (m *Mock) Miner() abi.ActorID { return m.miner }
 
 // ProofType is the seal proof of every sector the mock allocates.
 func (m *Mock) ProofType() abi.RegisteredSealProof { return m.proofType }
+
+// Chain is the simulated chain the mock runs on (tests).
+func (m *Mock) Chain() *simchain.Chain { return m.chain }
 
 // Sector returns a sector's state and which store holds it.
 func (m *Mock) Sector(sid abi.SectorID) (state api.SectorState, online bool, found bool) {
@@ -184,22 +263,16 @@ func (m *Mock) Sectors(offline bool) []api.SectorState {
 	return out
 }
 
-// withOnline runs fn on the online record of sid and saves what fn changed, in one transaction;
-// a sector that is not online gives 11001, which tells a worker to abort it.
-func (m *Mock) withOnline(sid abi.SectorID, fn func(st *api.SectorState) error) error {
-	return m.sectors.Update(sid, fn)
+// PieceStoreHandler serves GET /piecestore/<piece cid> with the payload of the deal with that
+// piece CID (spec/sector-manager.md §4.9): 405 for another method, 400 for an invalid CID, 404
+// for a CID that is no deal's. Mount it at /piecestore/.
+func (m *Mock) PieceStoreHandler() http.Handler {
+	return m.pieceStore()
 }
 
-func randomness() abi.Randomness {
-	b := make([]byte, 32)
-	// crypto/rand.Read never fails on supported platforms (it aborts the process instead).
-	_, _ = rand.Read(b)
-	return b
-}
-
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
+func (m *Mock) pieceStore() http.Handler {
+	if m.market != nil {
+		return m.market.PieceStoreHandler()
 	}
-	return append([]byte{}, b...)
+	return http.HandlerFunc(noPieces)
 }

@@ -89,13 +89,6 @@ func TestNewRejectsInvalidSectorSize(t *testing.T) {
 	}
 }
 
-func TestZeroCommDIsTheRealCCCommitment(t *testing.T) {
-	m := newMock(t)
-	if m.zeroCommD != zeroCommD2KiB() {
-		t.Fatalf("zero CommD = %x, want %x", m.zeroCommD, zeroCommD2KiB())
-	}
-}
-
 func TestAllocateSectorNumbersFromOne(t *testing.T) {
 	m := newMock(t)
 	for want := abi.SectorNumber(1); want <= 3; want++ {
@@ -164,69 +157,127 @@ func TestConcurrentAllocationsGetDistinctNumbers(t *testing.T) {
 	}
 }
 
-func TestTicketsAndSeedsArePerSectorAndStable(t *testing.T) {
-	m := newMock(t)
+// waitLanded polls the pre-commit (or the proof) of sid until it landed: the commitment manager
+// pushes a message after the submission returns, and the mock's chain mines it on the push.
+func waitLanded(t *testing.T, m *Mock, sid abi.SectorID, proof bool) {
+	t.Helper()
 	ctx := context.Background()
-	a, b := allocate(t, m).ID, allocate(t, m).ID
-
-	ta, err := m.AssignTicket(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, _ := m.AssignTicket(ctx, b)
-	again, _ := m.AssignTicket(ctx, a)
-	if len(ta.Ticket) != 32 || ta.Epoch != 0 {
-		t.Fatalf("ticket = %+v, want 32 bytes at epoch 0", ta)
-	}
-	if bytes.Equal(ta.Ticket, tb.Ticket) {
-		t.Fatal("two sectors got the same ticket")
-	}
-	if !bytes.Equal(ta.Ticket, again.Ticket) {
-		t.Fatal("a repeated AssignTicket changed the sector's ticket")
-	}
-
-	sa, err := m.WaitSeed(ctx, a)
-	if err != nil || sa.ShouldWait || sa.Delay != 0 || sa.Seed == nil || len(sa.Seed.Seed) != 32 || sa.Seed.Epoch != 0 {
-		t.Fatalf("WaitSeed = %+v, %v", sa, err)
-	}
-	sb, _ := m.WaitSeed(ctx, b)
-	sa2, _ := m.WaitSeed(ctx, a)
-	if bytes.Equal(sa.Seed.Seed, sb.Seed.Seed) || bytes.Equal(sa.Seed.Seed, ta.Ticket) {
-		t.Fatal("seeds must differ between sectors and from the ticket")
-	}
-	if !bytes.Equal(sa.Seed.Seed, sa2.Seed.Seed) {
-		t.Fatal("a repeated WaitSeed changed the sector's seed")
-	}
-
-	st, _, _ := m.Sector(a)
-	if st.Ticket == nil || !bytes.Equal(st.Ticket.Ticket, ta.Ticket) || st.Seed == nil || !bytes.Equal(st.Seed.Seed, sa.Seed.Seed) {
-		t.Fatalf("state does not keep the ticket and seed: %+v", st)
-	}
-	ta.Ticket[0] ^= 0xff // the caller's copy is its own
-	if again, _ := m.AssignTicket(ctx, a); bytes.Equal(again.Ticket, ta.Ticket) {
-		t.Fatal("changing a returned ticket changed the mock's ticket")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var state api.OnChainState
+		if proof {
+			st, err := m.PollProofState(ctx, sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			state = st.State
+		} else {
+			st, err := m.PollPreCommitState(ctx, sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			state = st.State
+		}
+		if state == api.OnChainLanded {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: still %v after 10s (proof=%v)", sid, state, proof)
+		}
+		time.Sleep(5 * time.Millisecond) // polling, as a worker does; the deadline bounds it
 	}
 }
 
-func TestSubmitPreCommitAcceptsDuplicatesAndResets(t *testing.T) {
+// preCommitted assigns sid a ticket and lands an honest CC pre-commit for it.
+func preCommitted(t *testing.T, m *Mock, sector api.AllocatedSector) api.PreCommitOnChainInfo {
+	t.Helper()
+	ticket, err := m.AssignTicket(context.Background(), sector.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := sealedPreCommit(sector.ID, ticket)
+	if r, err := m.SubmitPreCommit(context.Background(), sector, info, false); err != nil || r.Res != api.SubmitAccepted {
+		t.Fatalf("pre-commit = %+v, %v", r, err)
+	}
+	waitLanded(t, m, sector.ID, false)
+	return info
+}
+
+// Tickets and seeds are the simulated chain's randomness: a ticket is drawn afresh at every
+// AssignTicket, 900 epochs behind the head (the chain starts at 2000), and is the same for every
+// sector of the miner at one head; a seed exists once the pre-commit landed, at its epoch (the
+// mock's chain has no challenge delay).
+func TestTicketsAndSeedsComeFromTheChain(t *testing.T) {
+	m := newMock(t)
+	ctx := context.Background()
+	a, b := allocate(t, m), allocate(t, m)
+
+	ta, err := m.AssignTicket(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, _ := m.AssignTicket(ctx, b.ID)
+	if len(ta.Ticket) != 32 || ta.Epoch != 1100 {
+		t.Fatalf("ticket = %+v, want 32 bytes at epoch 1100", ta)
+	}
+	if !bytes.Equal(ta.Ticket, tb.Ticket) || tb.Epoch != 1100 {
+		t.Fatal("two sectors of one miner at one head got different tickets")
+	}
+	if err := m.Chain().Advance(1); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := m.AssignTicket(ctx, a.ID)
+	if again.Epoch != 1101 || bytes.Equal(again.Ticket, ta.Ticket) {
+		t.Fatalf("AssignTicket one epoch later = %+v; want a new ticket at 1101", again)
+	}
+	if st, _, _ := m.Sector(a.ID); st.Ticket == nil || !bytes.Equal(st.Ticket.Ticket, again.Ticket) {
+		t.Fatalf("state keeps ticket %+v, want the latest", st.Ticket)
+	}
+
+	_, err = m.WaitSeed(ctx, a.ID)
+	if err == nil || err.Error() != "sector s-t010000-1: no pre-commit on chain yet (Filecoin.StateSectorPreCommitInfo returned null); retry later" {
+		t.Fatalf("WaitSeed before the pre-commit: %v", err)
+	}
+	preCommitted(t, m, a)
+	pci := m.Chain().PreCommit(testMiner, a.ID.Number)
+	sa, err := m.WaitSeed(ctx, a.ID)
+	if err != nil || sa.ShouldWait || sa.Seed == nil || len(sa.Seed.Seed) != 32 || sa.Seed.Epoch != pci.PreCommitEpoch {
+		t.Fatalf("WaitSeed = %+v, %v; want a seed at the pre-commit epoch %d", sa, err, pci.PreCommitEpoch)
+	}
+	if bytes.Equal(sa.Seed.Seed, again.Ticket) {
+		t.Fatal("the seed equals the ticket")
+	}
+	if sa2, _ := m.WaitSeed(ctx, a.ID); !bytes.Equal(sa.Seed.Seed, sa2.Seed.Seed) {
+		t.Fatal("a repeated WaitSeed changed the sector's seed")
+	}
+	if st, _, _ := m.Sector(a.ID); st.Seed == nil || !bytes.Equal(st.Seed.Seed, sa.Seed.Seed) {
+		t.Fatalf("state does not keep the seed: %+v", st.Seed)
+	}
+}
+
+func TestSubmitPreCommitAcceptsRepeatsAndResets(t *testing.T) {
 	m := newMock(t)
 	ctx := context.Background()
 	sector := allocate(t, m)
 	ticket, _ := m.AssignTicket(ctx, sector.ID)
 	info := sealedPreCommit(sector.ID, ticket)
 
-	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainNotFound {
-		t.Fatalf("poll before submit = %v, want NotFound", st.State)
+	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainFailed || st.Desc == nil || *st.Desc != "attempt to publish message but failed" {
+		t.Fatalf("poll before submit = %+v, want Failed (nothing was sent)", st)
 	}
-	steps := []struct {
-		reset bool
-		want  api.SubmitResult
-	}{{false, api.SubmitAccepted}, {false, api.SubmitDuplicateSubmit}, {true, api.SubmitAccepted}}
-	for i, step := range steps {
-		resp, err := m.SubmitPreCommit(ctx, sector, info, step.reset)
-		if err != nil || resp.Res != step.want || resp.Desc != nil {
-			t.Fatalf("submit %d (reset=%v) = %+v, %v; want %v", i, step.reset, resp, err, step.want)
+	if resp, err := m.SubmitPreCommit(ctx, sector, info, false); err != nil || resp.Res != api.SubmitAccepted || resp.Desc != nil {
+		t.Fatalf("submit = %+v, %v", resp, err)
+	}
+	waitLanded(t, m, sector.ID, false)
+	for _, reset := range []bool{false, true} {
+		if resp, err := m.SubmitPreCommit(ctx, sector, info, reset); err != nil || resp.Res != api.SubmitAccepted || resp.Desc != nil {
+			t.Fatalf("identical repeat (reset=%v) = %+v, %v; want Accepted", reset, resp, err)
 		}
+	}
+	other := info
+	other.CommR[0] ^= 1
+	if resp, _ := m.SubmitPreCommit(ctx, sector, other, false); resp.Res != api.SubmitMismatchedSubmission {
+		t.Fatalf("a different pre-commit without reset = %+v, want MismatchedSubmission", resp)
 	}
 	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainLanded || st.Desc != nil {
 		t.Fatalf("poll after submit = %+v, want Landed", st)
@@ -238,60 +289,45 @@ func TestSubmitPreCommitAcceptsDuplicatesAndResets(t *testing.T) {
 	if st.Pre == nil || st.Pre.CommR != wantR || st.Pre.CommD != wantD || !bytes.Equal(st.Pre.Ticket.Ticket, ticket.Ticket) {
 		t.Fatalf("stored pre-commit = %+v", st.Pre)
 	}
+	if pci := m.Chain().PreCommit(testMiner, sector.ID.Number); pci == nil || pci.Info.SealedCID != wantR || pci.Info.SealRandEpoch != 1100 {
+		t.Fatalf("pre-commit on chain = %+v", pci)
+	}
 }
 
 func TestSubmitPreCommitRejectsWhatDiffers(t *testing.T) {
 	m := newMock(t)
 	ctx := context.Background()
 	sector := allocate(t, m)
-	other := allocate(t, m)
-
-	resp, err := m.SubmitPreCommit(ctx, sector, sealedPreCommit(sector.ID, api.Ticket{Ticket: make([]byte, 32)}), false)
-	if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.Contains(*resp.Desc, "no ticket") {
-		t.Fatalf("submit before AssignTicket = %+v, %v", resp, err)
-	}
-
 	ticket, _ := m.AssignTicket(ctx, sector.ID)
-	otherTicket, _ := m.AssignTicket(ctx, other.ID)
 	good := sealedPreCommit(sector.ID, ticket)
 
 	wrongCommD := sealedPreCommit(sector.ID, ticket)
 	wrongCommD.CommD[0] ^= 1
 	wrongCommD.CommR = mockproof.CommR(testProof, sector.ID, ticket.Ticket, wrongCommD.CommD)
-	wrongCommR := good
-	wrongCommR.CommR[0] ^= 1
-	wrongProofType := sector
-	wrongProofType.ProofType = abi.RegisteredSealProof_StackedDrg2KiBV1
 
 	cases := []struct {
-		name   string
-		sector api.AllocatedSector
-		info   api.PreCommitOnChainInfo
-		desc   string
+		name string
+		info api.PreCommitOnChainInfo
+		desc string
 	}{
-		{"another sector's ticket", sector, sealedPreCommit(sector.ID, otherTicket), "ticket"},
-		{"non-zero CommD", sector, wrongCommD, "CommD"},
-		{"wrong CommR", sector, wrongCommR, "CommR"},
-		{"another sector's CommR", sector, sealedPreCommit(other.ID, ticket), "CommR"},
-		{"wrong proof type", wrongProofType, good, "proof type"},
+		{"non-zero CommD", wrongCommD, "CommD "},
+		{"a CommD that is no CID", api.PreCommitOnChainInfo{CommR: good.CommR, Ticket: ticket}, "CommD "},
 	}
 	for _, c := range cases {
 		for _, reset := range []bool{false, true} {
-			resp, err := m.SubmitPreCommit(ctx, c.sector, c.info, reset)
-			if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.Contains(*resp.Desc, c.desc) {
-				t.Fatalf("%s (reset=%v) = %+v, %v; want Rejected naming %s", c.name, reset, resp, err, c.desc)
+			resp, err := m.SubmitPreCommit(ctx, sector, c.info, reset)
+			if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.HasPrefix(*resp.Desc, c.desc) {
+				t.Fatalf("%s (reset=%v) = %+v, %v; want Rejected starting %q", c.name, reset, resp, err, c.desc)
 			}
 		}
 	}
-	if st, _ := m.PollPreCommitState(ctx, sector.ID); st.State != api.OnChainNotFound {
-		t.Fatalf("a rejected pre-commit landed: %v", st.State)
+	if st, _, _ := m.Sector(sector.ID); st.Pre != nil {
+		t.Fatalf("a rejected pre-commit was kept: %+v", st.Pre)
 	}
 
 	// A rejection after an accepted submission leaves the accepted one in place.
-	if resp, _ := m.SubmitPreCommit(ctx, sector, good, false); resp.Res != api.SubmitAccepted {
-		t.Fatalf("good submit = %+v", resp)
-	}
-	if resp, _ := m.SubmitPreCommit(ctx, sector, wrongCommR, true); resp.Res != api.SubmitRejected {
+	preCommitted(t, m, sector)
+	if resp, _ := m.SubmitPreCommit(ctx, sector, wrongCommD, true); resp.Res != api.SubmitRejected {
 		t.Fatalf("bad reset = %+v, want Rejected", resp)
 	}
 	st, _, _ := m.Sector(sector.ID)
@@ -304,16 +340,12 @@ func TestSubmitProof(t *testing.T) {
 	m := newMock(t)
 	ctx := context.Background()
 	sector := allocate(t, m)
-	ticket, _ := m.AssignTicket(ctx, sector.ID)
-	info := sealedPreCommit(sector.ID, ticket)
 
 	resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: []byte("x")}, false)
-	if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || *resp.Desc != "pre-commit info not found" {
+	if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || *resp.Desc != "pre-commit info not found on chain" {
 		t.Fatalf("proof before pre-commit = %+v, %v", resp, err)
 	}
-	if r, _ := m.SubmitPreCommit(ctx, sector, info, false); r.Res != api.SubmitAccepted {
-		t.Fatalf("pre-commit = %+v", r)
-	}
+	info := preCommitted(t, m, sector)
 	seed, _ := m.WaitSeed(ctx, sector.ID)
 	proof := sealProof(t, sector.ID, info, *seed.Seed)
 	if len(proof) != 192 {
@@ -330,29 +362,30 @@ func TestSubmitProof(t *testing.T) {
 		"wrong seed":   sealProof(t, sector.ID, info, otherSeed),
 	} {
 		resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: bad}, false)
-		if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || !strings.Contains(*resp.Desc, "proof") {
-			t.Fatalf("%s proof = %+v, %v; want Rejected", name, resp, err)
+		want := fmt.Sprintf("invalid proof: the mock verifier rejects the %d-byte proof of the pre-committed sector", len(bad))
+		if err != nil || resp.Res != api.SubmitRejected || resp.Desc == nil || *resp.Desc != want {
+			t.Fatalf("%s proof = %+v, %v; want Rejected %q", name, resp, err, want)
 		}
 	}
-	if st, _ := m.PollProofState(ctx, sector.ID); st.State != api.OnChainNotFound {
-		t.Fatalf("poll before an accepted proof = %v, want NotFound", st.State)
+	if st, _ := m.PollProofState(ctx, sector.ID); st.State == api.OnChainLanded {
+		t.Fatalf("poll before an accepted proof = %v", st.State)
 	}
 
-	steps := []struct {
-		reset bool
-		want  api.SubmitResult
-	}{{false, api.SubmitAccepted}, {false, api.SubmitDuplicateSubmit}, {true, api.SubmitAccepted}}
-	for i, step := range steps {
-		resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: proof}, step.reset)
-		if err != nil || resp.Res != step.want {
-			t.Fatalf("proof %d (reset=%v) = %+v, %v; want %v", i, step.reset, resp, err, step.want)
-		}
+	if resp, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: proof}, false); err != nil || resp.Res != api.SubmitAccepted {
+		t.Fatalf("proof = %+v, %v", resp, err)
 	}
-	if st, _ := m.PollProofState(ctx, sector.ID); st.State != api.OnChainLanded {
-		t.Fatalf("poll after proof = %v, want Landed", st.State)
+	waitLanded(t, m, sector.ID, true)
+	if resp, _ := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: proof}, false); resp.Res != api.SubmitAccepted {
+		t.Fatalf("identical repeat = %+v, want Accepted", resp)
+	}
+	if resp, _ := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: wrong}, false); resp.Res != api.SubmitMismatchedSubmission {
+		t.Fatalf("different proof without reset = %+v, want MismatchedSubmission", resp)
 	}
 	if st, _, _ := m.Sector(sector.ID); st.Proof == nil || !bytes.Equal(st.Proof.Proof, proof) {
 		t.Fatalf("stored proof = %+v", st.Proof)
+	}
+	if on := m.Chain().Sector(testMiner, sector.ID.Number); on == nil {
+		t.Fatal("the proven sector is not on chain")
 	}
 }
 
@@ -566,25 +599,23 @@ func TestStateSurvivesReopenOfItsHome(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := New(testMiner, testSize, WithDB(db))
+		m, err := New(testMiner, testSize, WithDB(db), WithHome(home))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m, func() { db.Close() }
+		return m, func() { m.Close(); db.Close() }
 	}
 
 	m, closeDB := open()
 	sealed, finished := allocate(t, m), allocate(t, m)
-	ticket, _ := m.AssignTicket(ctx, sealed.ID)
-	pre := sealedPreCommit(sealed.ID, ticket)
-	if r, _ := m.SubmitPreCommit(ctx, sealed, pre, false); r.Res != api.SubmitAccepted {
-		t.Fatalf("pre-commit = %+v", r)
-	}
+	pre := preCommitted(t, m, sealed)
+	ticket := pre.Ticket
 	seed, _ := m.WaitSeed(ctx, sealed.ID)
 	proof := sealProof(t, sealed.ID, pre, *seed.Seed)
 	if r, _ := m.SubmitProof(ctx, sealed.ID, api.ProofOnChainInfo{Proof: proof}, false); r.Res != api.SubmitAccepted {
 		t.Fatalf("proof = %+v", r)
 	}
+	waitLanded(t, m, sealed.ID, true)
 	report := api.ReportStateReq{StateChange: api.SectorStateChange{Prev: "C2Done", Next: "ProofSubmitted", Event: "None"}}
 	if err := m.ReportState(ctx, sealed.ID, report); err != nil {
 		t.Fatal(err)
@@ -599,20 +630,20 @@ func TestStateSurvivesReopenOfItsHome(t *testing.T) {
 
 	m, closeDB = open()
 	defer closeDB()
-	if again, _ := m.AssignTicket(ctx, sealed.ID); !bytes.Equal(again.Ticket, ticket.Ticket) {
+	if st, _, _ := m.Sector(sealed.ID); st.Ticket == nil || !bytes.Equal(st.Ticket.Ticket, ticket.Ticket) || st.Ticket.Epoch != ticket.Epoch {
 		t.Fatal("the ticket changed across a restart")
 	}
-	if again, _ := m.WaitSeed(ctx, sealed.ID); !bytes.Equal(again.Seed.Seed, seed.Seed.Seed) {
+	if st, _, _ := m.Sector(sealed.ID); st.Seed == nil || !bytes.Equal(st.Seed.Seed, seed.Seed.Seed) {
 		t.Fatal("the seed changed across a restart")
-	}
-	if st, _ := m.PollPreCommitState(ctx, sealed.ID); st.State != api.OnChainLanded {
-		t.Fatalf("pre-commit after restart = %v, want Landed", st.State)
 	}
 	if st, _ := m.PollProofState(ctx, sealed.ID); st.State != api.OnChainLanded {
 		t.Fatalf("proof after restart = %v, want Landed", st.State)
 	}
-	if r, _ := m.SubmitProof(ctx, sealed.ID, api.ProofOnChainInfo{Proof: proof}, false); r.Res != api.SubmitDuplicateSubmit {
-		t.Fatalf("resubmitted proof after restart = %+v, want DuplicateSubmit", r)
+	if r, _ := m.SubmitProof(ctx, sealed.ID, api.ProofOnChainInfo{Proof: proof}, false); r.Res != api.SubmitAccepted {
+		t.Fatalf("resubmitted proof after restart = %+v, want Accepted", r)
+	}
+	if m.Chain().Head() < 2002 || m.Chain().Sector(testMiner, sealed.ID.Number) == nil {
+		t.Fatalf("the simulated chain did not survive the restart: head %d", m.Chain().Head())
 	}
 	if st, online, _ := m.Sector(sealed.ID); !online || st.LatestState == nil || *st.LatestState != report {
 		t.Fatalf("latest state after restart = %+v", st.LatestState)
@@ -628,26 +659,38 @@ func TestStateSurvivesReopenOfItsHome(t *testing.T) {
 	}
 }
 
+// With a seed delay the chain mines one 1s epoch a second and its challenge delay is the delay
+// in epochs: a landed pre-commit waits about that long for its seed, told in seconds.
 func TestSeedDelayMakesSectorsWait(t *testing.T) {
-	now := time.Unix(1000, 0)
-	m, err := New(10000, 2<<10, WithSeedDelay(10*time.Second), WithClock(func() time.Time { return now }))
+	m, err := New(10000, 2<<10, WithSeedDelay(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer m.Close()
 	ctx := context.Background()
 	s := allocate(t, m)
-	if resp, err := m.WaitSeed(ctx, s.ID); err != nil || !resp.ShouldWait || resp.Delay != 10 || resp.Seed != nil {
-		t.Fatalf("first WaitSeed = %+v, %v", resp, err)
+	preCommitted(t, m, s)
+	resp, err := m.WaitSeed(ctx, s.ID)
+	if err != nil || !resp.ShouldWait || resp.Delay < 7 || resp.Delay > 10 || resp.Seed != nil {
+		t.Fatalf("first WaitSeed = %+v, %v; want a wait of about 10s", resp, err)
 	}
-	now = now.Add(7500 * time.Millisecond)
-	if resp, _ := m.WaitSeed(ctx, s.ID); !resp.ShouldWait || resp.Delay != 3 {
-		t.Fatalf("WaitSeed after 7.5s = %+v, want a 3s wait", resp)
+	if err := m.Chain().Advance(10); err != nil {
+		t.Fatal(err)
 	}
-	now = now.Add(3 * time.Second)
-	if resp, _ := m.WaitSeed(ctx, s.ID); resp.ShouldWait || resp.Seed == nil {
-		t.Fatalf("WaitSeed after the delay = %+v", resp)
+	pci := m.Chain().PreCommit(10000, s.ID.Number)
+	if resp, _ := m.WaitSeed(ctx, s.ID); resp.ShouldWait || resp.Seed == nil || resp.Seed.Epoch != pci.PreCommitEpoch+10 {
+		t.Fatalf("WaitSeed after the delay = %+v, want the seed of epoch %d", resp, pci.PreCommitEpoch+10)
 	}
 	if _, err := m.WaitSeed(ctx, abi.SectorID{Miner: 10000, Number: 99}); !api.IsSectorStateNotFound(err) {
 		t.Fatalf("unknown sector: %v", err)
+	}
+}
+
+// Workers with mock proofs accept only a manager whose version ends with the mock chain tag.
+func TestVersionEndsWithTheMockChainTag(t *testing.T) {
+	m := newMock(t)
+	v, err := m.Version(context.Background())
+	if err != nil || !strings.HasSuffix(v, " "+api.MockChainTag) || !strings.HasPrefix(v, "venus-sector-manager ") {
+		t.Fatalf("Version = %q, %v; want venus-sector-manager … %s", v, err, api.MockChainTag)
 	}
 }

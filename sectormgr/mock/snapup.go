@@ -3,36 +3,49 @@ package mock
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"sync"
 
 	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/api/mockproof"
+	"github.com/ipfs-force-community/venus-cluster-go/piece"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/deals/dirmarket"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/manager"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sectors"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
-// indexPrefix keys the mock's sector index: the persist store (instance) that holds each sealed
-// sector's files, as SubmitPersisted was told. A snap-up reads the sector key from there.
-const indexPrefix = "mock-sector-index/normal/"
+// snapUp is the mock's snap-up module: it upgrades the mock's own finished CC sectors with the
+// deals of --pieces-dir and verifies the mock update proofs itself, since the simulated chain
+// has no ProveReplicaUpdates. An upgraded sector is done once its proof verifies.
+type snapUp struct {
+	miner      abi.ActorID
+	proofType  abi.RegisteredSealProof
+	sectorSize abi.SectorSize
+	sectors    *sectors.Store
+	stores     *persist.Manager
+	market     *dirmarket.Market // nil: no deals, no snap-up
 
-func (m *Mock) setAccessInstance(sid abi.SectorID, instance string) error {
-	return m.db.Update(func(tx statedb.Txn) error {
-		return tx.Put(indexPrefix+sectors.Key(sid), []byte(instance))
-	})
+	// mu serialises allocations, so two callers do not take deals for the same candidate.
+	mu sync.Mutex
 }
 
+var _ manager.SnapUp = (*snapUp)(nil)
+
 // accessInstance is the store holding a sealed sector, "" when the mock was never told.
-func (m *Mock) accessInstance(sid abi.SectorID) (string, error) {
-	raw, err := m.db.Get(indexPrefix + sectors.Key(sid))
-	if errors.Is(err, statedb.ErrNotFound) {
-		return "", nil
+func (s *snapUp) accessInstance(ctx context.Context, sid abi.SectorID) (string, error) {
+	loc, err := s.stores.SectorIndexerFind(ctx, persist.IndexNormal, sid)
+	if err != nil || !loc.Found {
+		return "", err
 	}
-	return string(raw), err
+	return loc.Instance.SealedFile, nil
 }
 
 // errNotCandidate leaves a sector offline when it stopped being a snap-up candidate.
@@ -47,69 +60,80 @@ func snapCandidate(st *api.SectorState) bool {
 // a snap-up when the pieces dir has deals for it: the sector comes back online with
 // Upgraded=true and the deals (pledge pieces around them fill it), and the worker is told its
 // CommR and the store holding its sector key. Null when there is no candidate or no deal.
-func (m *Mock) AllocateSanpUpSector(ctx context.Context, spec api.AllocateSnapUpSpec) (*api.AllocatedSnapUpSector, error) {
+func (s *snapUp) AllocateSanpUpSector(ctx context.Context, spec api.AllocateSnapUpSpec) (*api.AllocatedSnapUpSector, error) {
 	log.Debugw("AllocateSanpUpSector", "spec", spec)
-	if m.market == nil || !allows(spec.Sector.AllowedMiners, m.miner) || !allows(spec.Sector.AllowedProofTypes, m.proofType) {
+	if s.market == nil || !allows(spec.Sector.AllowedMiners, s.miner) || !allows(spec.Sector.AllowedProofTypes, s.proofType) {
 		return nil, nil
 	}
-	m.market.mu.Lock()
-	defer m.market.mu.Unlock()
-	if !m.market.hasFree() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.market.HasFree() {
 		return nil, nil
 	}
-	offline, err := m.sectors.List(api.WorkerOffline, api.SectorWorkerJobSealing)
+	offline, err := s.sectors.List(api.WorkerOffline, api.SectorWorkerJobSealing)
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(offline, func(i, j int) bool { return offline[i].ID.Number < offline[j].ID.Number })
-	var pieces api.Deals
 	for _, cand := range offline {
 		if !snapCandidate(cand) {
 			continue
 		}
-		access, err := m.accessInstance(cand.ID)
+		access, err := s.accessInstance(ctx, cand.ID)
 		if err != nil {
 			return nil, err
 		}
 		if access == "" {
 			continue
 		}
-		if pieces == nil {
-			if pieces = m.market.pick(spec.Deals); pieces == nil {
-				return nil, nil
-			}
-		}
-		var out *api.AllocatedSnapUpSector
-		err = m.sectors.Reopen(cand.ID, func(st *api.SectorState) error {
-			if !snapCandidate(st) {
-				return errNotCandidate
-			}
-			pub, err := publicInfo(st)
-			if err != nil {
-				return err
-			}
-			st.Upgraded = true
-			st.Pieces = pieces
-			st.UpgradePublic = &pub
-			out = &api.AllocatedSnapUpSector{
-				Sector:  api.AllocatedSector{ID: st.ID, ProofType: st.SectorType},
-				Pieces:  pieces,
-				Public:  pub,
-				Private: api.SectorPrivateInfo{AccessInstance: access},
-			}
-			return nil
-		})
+		out, err := s.upgrade(ctx, cand.ID, access, spec.Deals)
 		if errors.Is(err, errNotCandidate) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		m.market.assign(cand.ID, pieces)
-		log.Infow("snap-up sector allocated", "sector", api.FormatSectorID(cand.ID), "deals", dealIDs(pieces), "access", access)
-		return out, nil
+		return out, err
 	}
 	return nil, nil
+}
+
+// upgrade takes deals for sid and reopens it with them; nil when no deal fits. The deals go
+// back when the sector cannot be reopened.
+func (s *snapUp) upgrade(ctx context.Context, sid abi.SectorID, access string, spec api.AcquireDealsSpec) (*api.AllocatedSnapUpSector, error) {
+	pieces, err := s.market.Acquire(ctx, sid, spec, nil, 0)
+	if err != nil || pieces == nil {
+		return nil, err
+	}
+	var out *api.AllocatedSnapUpSector
+	err = s.sectors.Reopen(sid, func(st *api.SectorState) error {
+		if !snapCandidate(st) {
+			return errNotCandidate
+		}
+		pub, err := publicInfo(st)
+		if err != nil {
+			return err
+		}
+		st.Upgraded = true
+		st.Pieces = pieces
+		st.UpgradePublic = &pub
+		out = &api.AllocatedSnapUpSector{
+			Sector:  api.AllocatedSector{ID: st.ID, ProofType: st.SectorType},
+			Pieces:  pieces,
+			Public:  pub,
+			Private: api.SectorPrivateInfo{AccessInstance: access},
+		}
+		return nil
+	})
+	if err != nil {
+		if rerr := s.market.Release(ctx, sid, pieces); rerr != nil {
+			log.Warnw("give back the deals of a sector that was not upgraded", "sector", api.FormatSectorID(sid), "err", rerr)
+		}
+		return nil, err
+	}
+	log.Infow("snap-up sector allocated", "sector", api.FormatSectorID(sid), "deals", dealIDs(pieces), "access", access)
+	return out, nil
+}
+
+func allows[T comparable](allowed []T, v T) bool {
+	return len(allowed) == 0 || slices.Contains(allowed, v)
 }
 
 // publicInfo is what the chain says about a sealed sector: its CommR.
@@ -118,7 +142,7 @@ func publicInfo(st *api.SectorState) (api.SectorPublicInfo, error) {
 	if err != nil {
 		return api.SectorPublicInfo{}, fmt.Errorf("CommR of %s: %w", api.FormatSectorID(st.ID), err)
 	}
-	pub := api.SectorPublicInfo{SealedCID: st.Pre.CommR, Expiration: dealDuration}
+	pub := api.SectorPublicInfo{SealedCID: st.Pre.CommR, Expiration: dirmarket.DealDuration}
 	copy(pub.CommR[:], raw)
 	return pub, nil
 }
@@ -126,13 +150,13 @@ func publicInfo(st *api.SectorState) (api.SectorPublicInfo, error) {
 // SubmitSnapUpProof verifies a snap-up against the sector's assigned pieces and the mock update
 // proof (api/mockproof) of its old CommR and the new commitments, and keeps it as the sector's
 // UpgradedInfo. A verified repeat is a DuplicateSubmit and replaces the stored one.
-func (m *Mock) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api.SnapUpOnChainInfo) (api.SubmitSnapUpProofResp, error) {
+func (s *snapUp) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api.SnapUpOnChainInfo) (api.SubmitSnapUpProofResp, error) {
 	log.Debugw("SubmitSnapUpProof", "sector", api.FormatSectorID(sid), "access", info.AccessInstance)
 	var resp api.SubmitSnapUpProofResp
-	err := m.withOnline(sid, func(st *api.SectorState) error {
-		if problem := m.snapUpProblem(st, info); problem != "" {
+	err := s.sectors.Update(sid, func(st *api.SectorState) error {
+		if problem := s.snapUpProblem(st, info); problem != "" {
 			log.Warnw("snap-up proof rejected", "sector", api.FormatSectorID(sid), "reason", problem)
-			resp = rejected(problem)
+			resp = api.SubmitSnapUpProofResp{Res: api.SubmitRejected, Desc: &problem}
 			return nil
 		}
 		sealed, err := commcid.ReplicaCommitmentV1ToCID(info.CommR[:])
@@ -151,7 +175,7 @@ func (m *Mock) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api
 			AccessInstance: info.AccessInstance,
 			SealedCID:      sealed,
 			UnsealedCID:    unsealed,
-			Proof:          cloneBytes(info.Proof),
+			Proof:          bytes.Clone(info.Proof),
 		}
 		return nil
 	})
@@ -159,7 +183,7 @@ func (m *Mock) SubmitSnapUpProof(ctx context.Context, sid abi.SectorID, info api
 }
 
 // snapUpProblem says why a snap-up submission does not verify, or "" when it does.
-func (m *Mock) snapUpProblem(st *api.SectorState, info api.SnapUpOnChainInfo) string {
+func (s *snapUp) snapUpProblem(st *api.SectorState, info api.SnapUpOnChainInfo) string {
 	if !st.Upgraded || st.UpgradePublic == nil {
 		return "sector is not being upgraded: AllocateSanpUpSector did not hand it out"
 	}
@@ -177,7 +201,7 @@ func (m *Mock) snapUpProblem(st *api.SectorState, info api.SnapUpOnChainInfo) st
 			return fmt.Sprintf("piece #%d is %s, the sector was assigned %s (deal %d)", i, c, want, st.Pieces[i].ID)
 		}
 	}
-	commD, err := unsealedCommD(m.sectorSize, st.Pieces)
+	commD, err := unsealedCommD(s.sectorSize, st.Pieces)
 	if err != nil {
 		return fmt.Sprintf("assigned pieces: %v", err)
 	}
@@ -198,12 +222,33 @@ func (m *Mock) snapUpProblem(st *api.SectorState, info api.SnapUpOnChainInfo) st
 	return ""
 }
 
-// ReportFinalized moves a finished sector offline; an upgraded one too, since the mock has no
-// snap-up committer to wait for.
-func (m *Mock) ReportFinalized(ctx context.Context, sid abi.SectorID) error {
-	err := m.sectors.FinalizeUpgraded(sid)
-	if err == nil {
-		log.Infow("sector finalized", "sector", api.FormatSectorID(sid))
-	}
-	return err
+// Finalize moves a finished sector offline; an upgraded one too, since its upgrade is done
+// once its proof verified (the mock has no snap-up committer to wait for).
+func (s *snapUp) Finalize(sid abi.SectorID) error {
+	return s.sectors.FinalizeUpgraded(sid)
 }
+
+// unsealedCommD is the CommD of a sector holding pieces, or of an empty sector for none.
+func unsealedCommD(size abi.SectorSize, pieces api.Deals) ([32]byte, error) {
+	ps := make([]piece.Piece, len(pieces))
+	for i, p := range pieces {
+		comm, err := piece.FromCID(p.Piece.Cid)
+		if err != nil {
+			return [32]byte{}, fmt.Errorf("piece #%d (deal %d): %w", i, p.ID, err)
+		}
+		ps[i] = piece.Piece{Commitment: comm, Size: p.Piece.Size}
+	}
+	return piece.UnsealedCommitment(size, ps)
+}
+
+func dealIDs(pieces api.Deals) []abi.DealID {
+	var ids []abi.DealID
+	for _, p := range pieces {
+		if p.ID != 0 {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}
+
+func hex32(b [32]byte) string { return hex.EncodeToString(b[:]) }

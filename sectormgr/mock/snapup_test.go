@@ -27,11 +27,7 @@ func sealCC(t *testing.T, m *Mock, store string) (abi.SectorID, api.PreCommitOnC
 	if deals := acquire(t, m, sector.ID, api.AcquireDealsSpec{MaxDeals: ptr(uint(0))}); deals != nil {
 		t.Fatalf("CC sector got deals %v", shapes(deals))
 	}
-	ticket, _ := m.AssignTicket(ctx, sector.ID)
-	pre := sealedPreCommit(sector.ID, ticket)
-	if r, err := m.SubmitPreCommit(ctx, sector, pre, false); err != nil || r.Res != api.SubmitAccepted {
-		t.Fatalf("pre-commit = %+v, %v", r, err)
-	}
+	pre := preCommitted(t, m, sector)
 	if store != "" {
 		if ok, err := m.SubmitPersisted(ctx, sector.ID, store); !ok || err != nil {
 			t.Fatalf("SubmitPersisted = %v, %v", ok, err)
@@ -41,6 +37,7 @@ func sealCC(t *testing.T, m *Mock, store string) (abi.SectorID, api.PreCommitOnC
 	if r, err := m.SubmitProof(ctx, sector.ID, api.ProofOnChainInfo{Proof: sealProof(t, sector.ID, pre, *seed.Seed)}, false); err != nil || r.Res != api.SubmitAccepted {
 		t.Fatalf("proof = %+v, %v", r, err)
 	}
+	waitLanded(t, m, sector.ID, true)
 	if err := m.ReportFinalized(ctx, sector.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +125,7 @@ func TestSnapUpOfAFinishedCCSector(t *testing.T) {
 		f(&i)
 		return i
 	}
-	zeroD := m.zeroCommD
+	zeroD := zeroCommD2KiB()
 	cases := []struct {
 		name string
 		info api.SnapUpOnChainInfo
@@ -225,13 +222,14 @@ func TestSnapUpSurvivesARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newDealMock(t, dir, WithDB(db))
+	m := newDealMock(t, dir, WithDB(db), WithHome(home))
 	first, _ := sealCC(t, m, "store1")
 	second, _ := sealCC(t, m, "store2")
 	s, err := m.AllocateSanpUpSector(ctx, api.AllocateSnapUpSpec{Deals: api.AcquireDealsSpec{MaxDeals: ptr(uint(1))}})
 	if err != nil || s == nil || s.Sector.ID != first {
 		t.Fatalf("first offer = %+v, %v", s, err)
 	}
+	m.Close()
 	db.Close()
 
 	db, err = statedb.OpenHome(home)
@@ -239,7 +237,8 @@ func TestSnapUpSurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m = newDealMock(t, dir, WithDB(db))
+	m = newDealMock(t, dir, WithDB(db), WithHome(home))
+	defer m.Close()
 	s, err = m.AllocateSanpUpSector(ctx, api.AllocateSnapUpSpec{})
 	if err != nil || s == nil || s.Sector.ID != second || s.Private.AccessInstance != "store2" || fmt.Sprint(dealIDs(s.Pieces)) != "[2]" {
 		t.Fatalf("offer after restart = %+v, %v; want sector %v with deal 2 from store2", s, err, second)

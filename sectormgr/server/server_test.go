@@ -86,6 +86,22 @@ func zeroCommD(t *testing.T) [32]byte {
 	return out
 }
 
+// waitLanded polls until a message lands: the manager sends it off the submit call's path.
+func waitLanded(t *testing.T, what string, poll func() (api.OnChainState, error)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := poll()
+		if err == nil && st == api.OnChainLanded {
+			return
+		}
+		if err != nil || (st != api.OnChainPending && st != api.OnChainPacked) || time.Now().After(deadline) {
+			t.Fatalf("%s = %v, %v; want Pending or Packed until Landed", what, st, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestHappyPathOverHTTP walks a sector through every call a sealing worker makes, over the wire.
 func TestHappyPathOverHTTP(t *testing.T) {
 	addr, m := startServer(t)
@@ -116,9 +132,10 @@ func TestHappyPathOverHTTP(t *testing.T) {
 	if resp, err := c.SubmitPreCommit(ctx, *sector, pre, false); err != nil || resp.Res != api.SubmitAccepted {
 		t.Fatalf("SubmitPreCommit = %+v, %v", resp, err)
 	}
-	if st, err := c.PollPreCommitState(ctx, sid); err != nil || st.State != api.OnChainLanded {
-		t.Fatalf("PollPreCommitState = %+v, %v", st, err)
-	}
+	waitLanded(t, "PollPreCommitState", func() (api.OnChainState, error) {
+		st, err := c.PollPreCommitState(ctx, sid)
+		return st.State, err
+	})
 	store, err := c.StoreReserveSpace(ctx, sid, 2048, []string{"store1"})
 	if err != nil || store == nil || store.Name != "store1" {
 		t.Fatalf("StoreReserveSpace = %+v, %v", store, err)
@@ -137,9 +154,10 @@ func TestHappyPathOverHTTP(t *testing.T) {
 	if resp, err := c.SubmitProof(ctx, sid, api.ProofOnChainInfo{Proof: proof}, false); err != nil || resp.Res != api.SubmitAccepted {
 		t.Fatalf("SubmitProof = %+v, %v", resp, err)
 	}
-	if st, err := c.PollProofState(ctx, sid); err != nil || st.State != api.OnChainLanded {
-		t.Fatalf("PollProofState = %+v, %v", st, err)
-	}
+	waitLanded(t, "PollProofState", func() (api.OnChainState, error) {
+		st, err := c.PollProofState(ctx, sid)
+		return st.State, err
+	})
 	report(sid, "ProofSubmitted", "Finished")
 	if err := c.ReportFinalized(ctx, sid); err != nil {
 		t.Fatalf("ReportFinalized: %v", err)
@@ -188,7 +206,7 @@ func TestWireFormats(t *testing.T) {
 		{"filtered allocate is null", `{"jsonrpc":"2.0","method":"Venus.AllocateSector","params":[{"AllowedMiners":[1000],"AllowedProofTypes":null}],"id":2}`,
 			`null`, ""},
 		{"precommit poll", `{"jsonrpc":"2.0","method":"Venus.PollPreCommitState","params":[{"Miner":10000,"Number":1}],"id":3}`,
-			`{"State":4,"Desc":null}`, ""},
+			`{"State":5,"Desc":"attempt to publish message but failed"}`, ""},
 		{"store info", `{"jsonrpc":"2.0","method":"Venus.StoreBasicInfo","params":["store1"],"id":4}`,
 			`{"Name":"store1","Path":"store1","Meta":{}}`, ""},
 		{"report", `{"jsonrpc":"2.0","method":"Venus.ReportState","params":[{"Miner":10000,"Number":1},{"Worker":{"Instance":"127.0.0.1","Location":"/s"},"StateChange":{"Prev":"Empty","Next":"Allocated","Event":"None"},"Failure":null}],"id":5}`,

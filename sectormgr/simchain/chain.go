@@ -488,6 +488,14 @@ func (c *Chain) AddDeal(id abi.DealID, proposal market.DealProposal) error {
 	return c.saveLocked()
 }
 
+// HasDeal tells whether the market knows deal id (AddDeal).
+func (c *Chain) HasDeal(id abi.DealID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.st.deals[id]
+	return ok
+}
+
 // PreCommit is the pre-commit of a sector, or nil.
 func (c *Chain) PreCommit(actor abi.ActorID, num abi.SectorNumber) *miner.SectorPreCommitOnChainInfo {
 	c.mu.Lock()

@@ -22,7 +22,8 @@ type Options struct {
 	// BlockDelaySecs is the advertised epoch duration; default 30. Run decides the real pace.
 	BlockDelaySecs uint64
 	// PreCommitChallengeDelay is the number of epochs between a pre-commit and its seed epoch;
-	// default 150, Filecoin's value.
+	// default 150, Filecoin's value. NoChallengeDelay asks for 0 (the mock, whose seeds must not
+	// wait for epochs nobody mines).
 	PreCommitChallengeDelay abi.ChainEpoch
 	// StartHeight is the head of a new chain; default 2000, so that ticket epochs up to 900 back
 	// (the usual lookback) exist.
@@ -43,6 +44,10 @@ type Options struct {
 	StateFile string
 }
 
+// NoChallengeDelay as Options.PreCommitChallengeDelay makes a sector's seed epoch its
+// pre-commit's epoch (0 there means the default).
+const NoChallengeDelay = abi.ChainEpoch(-1)
+
 // DefaultNetworkName is the network name of a simulated chain: the one network on which a
 // manager of the default build (mock proofs only) may run without --unsafe-mock-proofs.
 const DefaultNetworkName = "simnet"
@@ -59,7 +64,10 @@ func (o Options) withDefaults() Options {
 	if o.BlockDelaySecs == 0 {
 		o.BlockDelaySecs = 30
 	}
-	if o.PreCommitChallengeDelay == 0 {
+	switch o.PreCommitChallengeDelay {
+	case NoChallengeDelay:
+		o.PreCommitChallengeDelay = 0
+	case 0:
 		o.PreCommitChallengeDelay = 150
 	}
 	if o.StartHeight == 0 {
@@ -78,8 +86,8 @@ func (o Options) check() error {
 	if o.StartHeight < 0 {
 		return fmt.Errorf("simchain: start height %d is negative; use 0 for the default (2000)", o.StartHeight)
 	}
-	if o.PreCommitChallengeDelay < 0 {
-		return fmt.Errorf("simchain: pre-commit challenge delay %d is negative; use 0 for the default (150)", o.PreCommitChallengeDelay)
+	if o.PreCommitChallengeDelay < 0 && o.PreCommitChallengeDelay != NoChallengeDelay {
+		return fmt.Errorf("simchain: pre-commit challenge delay %d is negative; use 0 for the default (150) or NoChallengeDelay for none", o.PreCommitChallengeDelay)
 	}
 	return nil
 }

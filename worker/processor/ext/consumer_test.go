@@ -79,9 +79,15 @@ func TestServeRunsRequestsConcurrently(t *testing.T) {
 	key := fmt.Sprintf("serve-concurrent-%d", time.Now().UnixNano()) // waiters outlive a test run
 	c.send(t, `{"id":1,"task":{"op":"wait","key":"`+key+`"}}`)
 	c.send(t, `{"id":2,"task":{"op":"signal","key":"`+key+`"}}`)
+	// Id 1 can only finish once id 2 ran: a server that handled requests one at a time would
+	// never answer. The two answers may come in either order (the woken waiter can write first).
 	first, second := c.readLine(t), c.readLine(t)
-	if !strings.HasPrefix(first, `{"id":2,`) || !strings.HasPrefix(second, `{"id":1,`) {
-		t.Fatalf("responses in order %s, %s: want id 2 first (id 1 waits for it)", first, second)
+	if strings.HasPrefix(first, `{"id":1,`) {
+		first, second = second, first
+	}
+	if !strings.HasPrefix(first, `{"id":2,`) || !strings.Contains(first, `"signalled"`) ||
+		!strings.HasPrefix(second, `{"id":1,`) || !strings.Contains(second, `"waited `) {
+		t.Fatalf("responses %s, %s: want id 2 signalled and id 1 waited", first, second)
 	}
 }
 

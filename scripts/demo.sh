@@ -49,7 +49,7 @@ while :; do
   echo
   echo "\$ venus-worker worker -c $CFG list"
   $BIN/venus-worker worker -c "$CFG" list || true
-  sealed=$(ls "$TMP/remote/sealed" 2>/dev/null | wc -l)
+  sealed=$( (ls "$TMP/remote/sealed" 2>/dev/null || true) | wc -l)
   echo "sealed sectors persisted in $TMP/remote/sealed: $sealed"
   echo "\$ venus-sector-manager util worker list"
   $BIN/venus-sector-manager util --listen 127.0.0.1:1789 worker list || true

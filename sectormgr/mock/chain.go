@@ -2,13 +2,10 @@ package mock
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strings"
-
-	"github.com/ipfs/go-cid"
 
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/deals/dirmarket"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 )
 
@@ -42,16 +39,7 @@ func (p pushMiner) MpoolPushMessage(ctx context.Context, msg *chain.Message, spe
 // noPieces is the piece store of a mock without --pieces-dir: it answers as the --pieces-dir
 // one does for a piece that is no deal's.
 func noPieces(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		http.Error(w, fmt.Sprintf("method %s not allowed: use GET", r.Method), http.StatusMethodNotAllowed)
-		return
+	if c, ok := dirmarket.PieceRequest(w, r); ok {
+		dirmarket.NoDeal(w, c)
 	}
-	raw := strings.TrimPrefix(r.URL.Path, "/piecestore/")
-	c, err := cid.Decode(raw)
-	if err != nil {
-		http.Error(w, fmt.Sprintf("invalid piece cid %q: %v", raw, err), http.StatusBadRequest)
-		return
-	}
-	http.Error(w, fmt.Sprintf("piece %s not found: no deal has it", c), http.StatusNotFound)
 }

@@ -18,21 +18,36 @@ func (m *Market) PieceStoreHandler() http.Handler {
 	return http.HandlerFunc(m.servePiece)
 }
 
-func (m *Market) servePiece(w http.ResponseWriter, r *http.Request) {
+// PieceRequest checks a GET /piecestore/<cid> request and returns its CID; otherwise it has
+// answered 405 or 400 and ok is false.
+func PieceRequest(w http.ResponseWriter, r *http.Request) (c cid.Cid, ok bool) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, fmt.Sprintf("method %s not allowed: use GET", r.Method), http.StatusMethodNotAllowed)
-		return
+		return cid.Undef, false
 	}
 	raw := strings.TrimPrefix(r.URL.Path, "/piecestore/")
 	c, err := cid.Decode(raw)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("invalid piece cid %q: %v", raw, err), http.StatusBadRequest)
+		return cid.Undef, false
+	}
+	return c, true
+}
+
+// NoDeal answers 404 for a piece that is no deal's.
+func NoDeal(w http.ResponseWriter, c cid.Cid) {
+	http.Error(w, fmt.Sprintf("piece %s not found: no deal has it", c), http.StatusNotFound)
+}
+
+func (m *Market) servePiece(w http.ResponseWriter, r *http.Request) {
+	c, ok := PieceRequest(w, r)
+	if !ok {
 		return
 	}
 	d := m.byCID[c]
 	if d == nil {
-		http.Error(w, fmt.Sprintf("piece %s not found: no deal has it", c), http.StatusNotFound)
+		NoDeal(w, c)
 		return
 	}
 	f, err := os.Open(d.path)

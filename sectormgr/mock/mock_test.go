@@ -694,3 +694,24 @@ func TestVersionEndsWithTheMockChainTag(t *testing.T) {
 		t.Fatalf("Version = %q, %v; want venus-sector-manager … %s", v, err, api.MockChainTag)
 	}
 }
+
+// A mock without --home forgets its numbers when it restarts, while its workers still hold the
+// sectors it handed out: any call naming a sector it does not know makes that number used, so
+// the next allocation is above it and cannot seal over the worker's files.
+func TestUnknownSectorNumbersAreNeverHandedOut(t *testing.T) {
+	for name := range sectorCalls(newMock(t), abi.SectorID{}) {
+		t.Run(name, func(t *testing.T) {
+			m := newMock(t)
+			reported := abi.SectorID{Miner: testMiner, Number: 41}
+			wantSectorNotFound(t, name, sectorCalls(m, reported)[name]())
+			if got := allocate(t, m); got.ID.Number != 42 {
+				t.Fatalf("after %s named sector 41, AllocateSector gave number %d, want 42", name, got.ID.Number)
+			}
+			// A lower unknown number does not move the counter back.
+			wantSectorNotFound(t, name, sectorCalls(m, abi.SectorID{Miner: testMiner, Number: 7})[name]())
+			if got := allocate(t, m); got.ID.Number != 43 {
+				t.Fatalf("after sector 7, AllocateSector gave number %d, want 43", got.ID.Number)
+			}
+		})
+	}
+}

@@ -2,13 +2,17 @@ package sectors
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
+
+var log = logging.Logger("sectors")
 
 // NextNumber hands out the next sector number of miner for the production allocator
 // (spec/sector-manager.md §4.4): max(last handed out, min) + 1, where min is the miner's
@@ -46,6 +50,34 @@ func (s *Store) NextNumber(miner abi.ActorID, floor uint64, ceiling *uint64) (nu
 		return 0, false, err
 	}
 	return num, true, nil
+}
+
+// unknown passes err through; when it says a worker asked about a sector this store does not
+// have (11001), the sector's number is first marked as handed out. A manager that forgot what it
+// handed out (a mock without --home restarted, a state DB restored from an old backup) would
+// otherwise give the number again, and the worker still holding the first sector's files would
+// seal a second one over them. Failing to mark it is logged, never returned: the caller's answer
+// is the 11001.
+func (s *Store) unknown(sid abi.SectorID, err error) error {
+	var coded *api.CodedError
+	if !errors.As(err, &coded) || coded.Code != api.ErrCodeSectorStateNotFound {
+		return err
+	}
+	if markErr := s.markHandedOut(sid); markErr != nil {
+		log.Warnw("cannot mark the number of an unknown sector as used", "sector", api.FormatSectorID(sid), "err", markErr)
+	}
+	return err
+}
+
+// markHandedOut raises miner's last handed-out number to sid's, if it is below.
+func (s *Store) markHandedOut(sid abi.SectorID) error {
+	return s.db.Update(func(tx statedb.Txn) error {
+		last, err := lastNumber(tx, sid.Miner)
+		if err != nil || last >= uint64(sid.Number) {
+			return err
+		}
+		return tx.Put(numberKey(sid.Miner), binary.AppendUvarint(nil, uint64(sid.Number)))
+	})
 }
 
 // LastNumber is the last sector number handed out for miner, 0 if none was.

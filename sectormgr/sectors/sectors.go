@@ -154,7 +154,7 @@ func exists(tx statedb.Txn, sid abi.SectorID) (bool, error) {
 func (s *Store) Online(sid abi.SectorID) (*api.SectorState, error) {
 	st, err := s.load(api.WorkerOnline, sid)
 	if errors.Is(err, statedb.ErrNotFound) {
-		return nil, api.ErrSectorStateNotFound()
+		return nil, s.unknown(sid, api.ErrSectorStateNotFound())
 	}
 	return st, err
 }
@@ -163,9 +163,9 @@ func (s *Store) Online(sid abi.SectorID) (*api.SectorState, error) {
 // fails or leaves the state as it was. A sector that is not online gives the 11001 error,
 // unwrapped (see Online).
 func (s *Store) Update(sid abi.SectorID, fn func(st *api.SectorState) error) error {
-	return s.db.Update(func(tx statedb.Txn) error {
+	return s.unknown(sid, s.db.Update(func(tx statedb.Txn) error {
 		return updateOnline(tx, sid, fn)
-	})
+	}))
 }
 
 func updateOnline(tx statedb.Txn, sid abi.SectorID, fn func(st *api.SectorState) error) error {
@@ -280,7 +280,7 @@ func truncate(s string, limit int) string {
 func (s *Store) ReportState(sid abi.SectorID, req api.ReportStateReq) error {
 	req = capReport(req)
 	entry := api.SectorHistoryEntry{Time: s.now().UTC(), Worker: req.Worker, StateChange: req.StateChange, Failure: req.Failure}
-	return s.db.Update(func(tx statedb.Txn) error {
+	return s.unknown(sid, s.db.Update(func(tx statedb.Txn) error {
 		err := updateOnline(tx, sid, func(st *api.SectorState) error {
 			st.LatestState = &req
 			return nil
@@ -289,7 +289,7 @@ func (s *Store) ReportState(sid abi.SectorID, req api.ReportStateReq) error {
 			return err
 		}
 		return appendHistory(tx, sid, entry)
-	})
+	}))
 }
 
 // appendHistory adds one entry to a sector's history without reading the rest of it: entry n is
@@ -369,7 +369,7 @@ func (s *Store) Abort(sid abi.SectorID, reason string) error {
 // transaction. A sector that is not online gives nil when it is offline already and done says
 // the earlier move is the one asked for again; otherwise the 11001 error, unwrapped.
 func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (move bool), done func(off *api.SectorState) bool) error {
-	return s.db.Update(func(tx statedb.Txn) error {
+	return s.unknown(sid, s.db.Update(func(tx statedb.Txn) error {
 		key := onlinePrefix + Key(sid)
 		raw, err := tx.Get(key)
 		if errors.Is(err, statedb.ErrNotFound) {
@@ -390,7 +390,7 @@ func (s *Store) moveOffline(sid abi.SectorID, hook func(st *api.SectorState) (mo
 			return err
 		}
 		return tx.Delete(key)
-	})
+	}))
 }
 
 // alreadyOffline answers a move of a sector that is not online: nil when its offline state shows

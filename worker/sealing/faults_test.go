@@ -236,3 +236,37 @@ func TestStopDuringAllocationKeepsTheNumber(t *testing.T) {
 		t.Errorf("the manager handed out %d sector numbers, want 1", n)
 	}
 }
+
+// A sector number handed out twice (a mock restarted without --home) must not let the second
+// sector overwrite the first one's persisted files: the thread pauses naming both paths and the
+// store keeps its bytes. Removing the stale file and resuming persists the new sector.
+func TestPersistRefusesToReplaceOtherContent(t *testing.T) {
+	fm := newFakeManager(1)
+	r := newRig(t, fm)
+	dst := filepath.Join(r.persist.Root, "sealed", "s-t010000-1")
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	earlier := []byte("the sealed replica of an earlier sector 1")
+	if err := os.WriteFile(dst, earlier, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	info := r.waitPaused()
+	want := "permanent: sector s-t010000-1 is already persisted with different content: " + dst + " is not " +
+		r.loc.Sealed(sector(1)) + "; nothing was replaced (if the persisted file is a stale leftover, remove it and resume)"
+	if info.State != "PCLanded" || info.LastError == nil || *info.LastError != want {
+		t.Fatalf("paused thread = %+v\nwant last_error %q", info, want)
+	}
+	if got, err := os.ReadFile(dst); err != nil || string(got) != string(earlier) {
+		t.Fatalf("persisted file = %q, %v; want it untouched", got, err)
+	}
+	if n := fm.callCount("SubmitPersisted"); n != 0 {
+		t.Errorf("SubmitPersisted called %d times", n)
+	}
+	if err := os.Remove(dst); err != nil {
+		t.Fatal(err)
+	}
+	r.thread.Ctrl.RequestResume(nil)
+	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
+}

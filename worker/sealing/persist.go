@@ -6,6 +6,7 @@ import (
 
 	"github.com/filecoin-project/go-state-types/abi"
 
+	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
 )
@@ -71,6 +72,9 @@ func (j *job) persistFiles(dataFile, cacheDir string) (string, *Failure) {
 			return "", perm("persist store %s: %w", target.Name, err)
 		}
 	}
+	if f := j.refuseOtherContent(s.ID, routes); f != nil {
+		return "", f
+	}
 	task := processor.TransferInput{
 		Stores: map[string]processor.TransferStoreInfo{target.Name: {Name: target.Name}},
 		Routes: routes,
@@ -80,6 +84,29 @@ func (j *job) persistFiles(dataFile, cacheDir string) (string, *Failure) {
 	}
 	j.log.Infow("sector files persisted", "store", target.Name)
 	return target.Name, nil
+}
+
+// refuseOtherContent stops a transfer that would replace a file already in the store with other
+// bytes: a sector number handed out twice (a mock manager restarted without --home) gives two
+// jobs the same paths, and the second would silently destroy the first one's sealed sector. A
+// file with our bytes, or with only the start of them (a copy in place that was interrupted), is
+// this job's own earlier attempt, which the transfer may complete.
+func (j *job) refuseOtherContent(id abi.SectorID, routes []processor.TransferRoute) *Failure {
+	for _, r := range routes {
+		existing, err := store.CompareExisting(j.ctx, r.Src.URI, r.Dest.URI)
+		if err != nil {
+			if j.ctx.Err() != nil {
+				return interrupted()
+			}
+			return perm("compare %s with what the persist store holds: %w", r.Src.URI, err)
+		}
+		if existing == store.OtherContent {
+			return perm("sector %s is already persisted with different content: %s is not %s; nothing was replaced "+
+				"(if the persisted file is a stale leftover, remove it and resume)",
+				api.FormatSectorID(id), r.Dest.URI, r.Src.URI)
+		}
+	}
+	return nil
 }
 
 // reserveSpace asks the manager for a persist store with room, every rpc_polling_interval while

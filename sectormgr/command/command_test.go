@@ -129,3 +129,30 @@ func TestMainStopsCleanlyOnSIGINT(t *testing.T) {
 		t.Fatalf("Main after SIGINT = %d, want 0", code)
 	}
 }
+
+// A mock without --home checks no token, so unless told otherwise it is reachable from this
+// machine only; told to listen elsewhere, it says what that exposes. With --home it keeps the
+// manager's default.
+func TestOpenMockListensOnLoopback(t *testing.T) {
+	warning := func(addr string) string {
+		return "listening on " + addr + " without auth: anyone who can reach it can allocate sectors, abort them and " +
+			"manage every worker (pass --home to require tokens, or --listen 127.0.0.1:<port>)"
+	}
+	cases := []struct{ listen, home, want, warning string }{
+		{"", "", "127.0.0.1:1789", ""},
+		{"", "/h", ":1789", ""},
+		{"127.0.0.1:0", "", "127.0.0.1:0", ""},
+		{"localhost:1789", "", "localhost:1789", ""},
+		{"[::1]:1789", "", "[::1]:1789", ""},
+		{":1789", "", ":1789", warning(":1789")},
+		{"0.0.0.0:1789", "", "0.0.0.0:1789", warning("0.0.0.0:1789")},
+		{"10.0.0.5:1789", "", "10.0.0.5:1789", warning("10.0.0.5:1789")},
+		{":1789", "/h", ":1789", ""},
+	}
+	for _, c := range cases {
+		got, warn := mockListen(c.listen, c.home)
+		if got != c.want || warn != c.warning {
+			t.Errorf("mockListen(%q, %q) = %q, %q\nwant %q, %q", c.listen, c.home, got, warn, c.want, c.warning)
+		}
+	}
+}

@@ -26,7 +26,8 @@ func mockCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.Uint64Flag{Name: "miner", Required: true, Usage: "actor id of the mocked miner, e.g. 10000"},
 			&cli.StringFlag{Name: "sector-size", Required: true, Usage: "sector size: 2KiB, 8MiB, 512MiB, 32GiB or 64GiB"},
-			&cli.StringFlag{Name: "listen", Value: server.DefaultListen, Usage: "address of the rpc server"},
+			&cli.StringFlag{Name: "listen", Usage: "address of the rpc server (default " + server.DefaultOpenListen +
+				" without --home, " + server.DefaultListen + " with it)"},
 			&cli.Uint64Flag{Name: "max-sectors", Usage: "allocate no sector number above N, so sealing runs down and stops (tests, soaks; default 0: no limit)"},
 			&cli.StringFlag{Name: "pieces-dir", Usage: "hand out deals: every regular file in this directory is a deal payload " +
 				"(deal ids 1, 2, … in file name order), served to workers at /piecestore/<piece cid> (default: no deals, every sector is CC)"},
@@ -91,7 +92,11 @@ func runMock(c *cli.Context) error {
 	}
 	defer impl.Close()
 	impl.SetWorkerToken(ownToken)
-	ln, err := server.Listen(c.String("listen"))
+	addr, warning := mockListen(c.String("listen"), home)
+	if warning != "" {
+		log.Warn(warning)
+	}
+	ln, err := server.Listen(addr)
 	if err != nil {
 		return err
 	}
@@ -102,6 +107,21 @@ func runMock(c *cli.Context) error {
 	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()))...))
 	log.Info("stop application")
 	return err
+}
+
+// mockListen is the address the mock listens on: addr (its --listen), else all interfaces when a
+// home turns auth on and loopback when none does; with a warning to log when an open mock is
+// told to listen off loopback.
+func mockListen(addr, home string) (listen, warning string) {
+	switch {
+	case addr == "" && home != "":
+		return server.DefaultListen, ""
+	case addr == "":
+		return server.DefaultOpenListen, ""
+	case home == "":
+		return addr, server.OpenListenWarning(addr)
+	}
+	return addr, ""
 }
 
 // mockHome is where the mock keeps its state, "" for memory: mock --home, else the root --home

@@ -25,6 +25,22 @@ var log = logging.Logger("server")
 // DefaultListen is where the manager listens unless --listen says otherwise: every interface.
 var DefaultListen = fmt.Sprintf(":%d", api.DefaultManagerPort)
 
+// DefaultOpenListen is where a manager without auth listens unless --listen says otherwise: with
+// no token to check, only this machine may reach it.
+var DefaultOpenListen = fmt.Sprintf("127.0.0.1:%d", api.DefaultManagerPort)
+
+// OpenListenWarning is the line to log before a manager without auth listens on addr, "" when
+// addr is loopback only. An explicit address off this machine is allowed (a test cluster on a
+// private network), but said out loud.
+func OpenListenWarning(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && api.IsLoopbackHost(host) {
+		return ""
+	}
+	return fmt.Sprintf("listening on %s without auth: anyone who can reach it can allocate sectors, "+
+		"abort them and manage every worker (pass --home to require tokens, or --listen 127.0.0.1:<port>)", addr)
+}
+
 // DefaultMaxRequestSize bounds a request body; pre-commits and proofs are a few KiB, so this
 // only stops runaway clients.
 const DefaultMaxRequestSize = 16 << 20

@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"net"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
 )
 
 // Keys of token auth, named in errors.
@@ -21,7 +22,7 @@ func (c *Config) CheckAdminExposure() error {
 		return nil
 	}
 	host := c.Worker.RPCServerHost
-	if isLoopbackHost(host) {
+	if api.IsLoopbackHost(host) {
 		return nil
 	}
 	written := fmt.Sprintf("worker.rpc_server.host = %q", host)
@@ -32,13 +33,4 @@ func (c *Config) CheckAdminExposure() error {
 		"threads and change the environment of the processes the worker spawns: set %s (a token from "+
 		"`venus-sector-manager auth create-token --perm write`), or set worker.rpc_server.host = \"127.0.0.1\", "+
 		"or set %s = true if an open admin api is intended", c.AdminListenAddr(), written, TokenKey, AllowInsecureKey)
-}
-
-// isLoopbackHost: "localhost" or a loopback IP (127.0.0.0/8, ::1).
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -34,6 +34,8 @@ run -bench 'BenchmarkPipelineBreakdown$' -benchtime "${PIPELINE_SECTORS}x" -coun
 run -bench 'BenchmarkManager$' -benchtime 10x ./bench/
 # 3. Worker footprint and admin latency; 5. recovery (real daemons, one iteration each).
 run -bench 'BenchmarkWorkerFootprint$|BenchmarkRecovery$' -benchtime 1x ./bench/
+# 6. The production manager over JSON-RPC to the simulated Lotus node (issue 11).
+run -bench 'BenchmarkChainSectors$|BenchmarkChainInFlight$' -benchtime 16x ./bench/
 
 ELAPSED=$(($(date +%s) - START))
 "$GO" run ./bench/mkreport \

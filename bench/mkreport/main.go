@@ -207,9 +207,35 @@ func Report(w io.Writer, r Results, machine map[string]string, notes string) {
 	p("starting `venus-worker daemon` to the last thread asking for its seed again. Baseline: the same start on 64 empty\n")
 	p("locations, to the last thread asking for a sector.\n\n")
 	p("| recovery | fresh start | ratio |\n|---|---|---|\n| %s ms | %s ms | %s |\n", num(g(rc, "recovery_ms")), num(g(rc, "fresh_ms")), num(g(rc, "x_fresh")))
+	chainSection(p, g)
 	if notes != "" {
 		p("\n%s", notes)
 	}
+}
+
+// chainSection is issue 11's figures: the production manager (manager.Build) against the
+// simulated Lotus node over JSON-RPC, set beside the mock's in-process chain.
+func chainSection(p func(string, ...any), g func(name, unit string) float64) {
+	p("\n## 6. Production manager on a Lotus-shaped node\n\n")
+	p("`BenchmarkChainSectors`: sectors sealed through the manager's API from allocation to finalization, the manager built\n")
+	p("as `daemon run` builds it and talking JSON-RPC to the simulated full node (`sectormgr/simchain`, 30 s epochs, 150-epoch\n")
+	p("seed delay), with both batchers at the given threshold. Baseline: the mock, whose chain is in-process.\n\n")
+	p("| | node calls / sector | PreCommit msgs / sector | ProveCommit msgs / sector | manager CPU ms / sector | CPU over mock |\n|---|---|---|---|---|---|\n")
+	for _, sub := range []string{"mock", "threshold=1", "threshold=4", "threshold=16"} {
+		name := "BenchmarkChainSectors/" + sub
+		ratio := num(g(name, "x_mock"))
+		if sub == "mock" {
+			ratio = "1 (baseline)"
+		}
+		p("| %s | %s | %s | %s | %s | %s |\n", sub, num(g(name, "node_calls/sector")), num(g(name, "pre_msgs/sector")),
+			num(g(name, "prove_msgs/sector")), num(g(name, "cpu_ms/sector")), ratio)
+	}
+	in := "BenchmarkChainInFlight"
+	p("\n`BenchmarkChainInFlight`: 1,000 pre-committed sectors waiting for their seeds and 1,000 pinged workers, while\n")
+	p("sealing threads poll their pre-commits. Baselines: a no-op RPC on the same server, and `sectors state` of one sector.\n\n")
+	p("| | figure | baseline | ratio |\n|---|---|---|---|\n")
+	p("| `WorkerPingInfoList` p99 | %s ms | no-op p99: %s ms | %s |\n", num(g(in, "list_p99_ms")), num(g(in, "noop_p99_ms")), num(g(in, "list_x_noop")))
+	p("| `util sealer sectors list` (1,000 sectors), best of 5 | %s ms | `sectors state` | %s |\n", num(g(in, "sectors_list_ms")), num(g(in, "sectors_list_x_state")))
 }
 
 func main() {

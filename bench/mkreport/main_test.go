@@ -11,6 +11,8 @@ BenchmarkPipeline/threads=1-2   	     300	  24353749 ns/op	        13.00 sectors
 BenchmarkPipeline/threads=64-2  	     300	  12424427 ns/op	       130.0 sectors/s
 BenchmarkManager-2   	      10	 591512579 ns/op	         0.7491 ping/noop
 BenchmarkAddPieceCommP-2   3   1234 ns/op   870.50 MB/s   2.10 x_hashhash
+BenchmarkChainSectors/threshold=16-2 	      16	   5249144 ns/op	         6.327 cpu_ms/sector	        31.56 node_calls/sector	         0.06250 pre_msgs/sector	         0.06250 prove_msgs/sector	         8.083 x_mock
+BenchmarkChainInFlight-2             	      16	1523797150 ns/op	         5.533 list_p99_ms	        23.54 list_x_noop	         0.2351 noop_p99_ms	        58.28 sectors_list_ms	         7.413 sectors_list_x_state
 PASS
 ok  	github.com/x/bench	14.222s
 `
@@ -22,8 +24,8 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r) != 4 {
-		t.Fatalf("parsed %d benchmarks, want 4: %v", len(r), r)
+	if len(r) != 6 {
+		t.Fatalf("parsed %d benchmarks, want 6: %v", len(r), r)
 	}
 	for _, c := range []struct {
 		name, unit string
@@ -67,6 +69,8 @@ func TestReportVerdicts(t *testing.T) {
 		"| AddPiece+CommP over go-fil-commp-hashhash | >= 1.5x | 2.10 x | met |",
 		"| worker RSS, 64 idle threads | < 64 MiB | n/a MiB | not measured |",
 		"| nproc | 2 |",
+		"| threshold=16 | 31.6 | 0.06 | 0.06 | 6.33 | 8.08 |",
+		"| `WorkerPingInfoList` p99 | 5.53 ms | no-op p99: 0.24 ms | 23.5 |",
 		"closing note\n",
 	} {
 		if !strings.Contains(out, want) {

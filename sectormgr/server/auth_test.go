@@ -338,6 +338,42 @@ func TestPprofNeedsAdmin(t *testing.T) {
 	}
 }
 
+// Under auth the piece store (deal payloads) needs a token of at least read, checked before the
+// handler runs; a manager that lets tokenless workers seal lets them fetch pieces too, and an
+// open manager serves everyone.
+func TestPieceStoreNeedsARead(t *testing.T) {
+	tk := newTokens(t)
+	pieces := server.WithHandler("/piecestore/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "payload")
+	}))
+	addr, _ := startServer(t, server.WithAuth(tk.a.Verify), pieces)
+	const need = "/piecestore/ needs a read token (Authorization: Bearer <token>)"
+	for _, c := range []struct {
+		token  string
+		status int
+		body   string
+	}{
+		{"", 401, need + ": none was sent\n"},
+		{tk.other, 401, need + ": invalid token: signature does not match this manager's secret " +
+			"(a token of another manager, or of a secret that was replaced; create one with `venus-sector-manager auth create-token`)\n"},
+		{tk.read, 200, "payload"},
+		{tk.write, 200, "payload"},
+		{tk.admin, 200, "payload"},
+	} {
+		if status, body := getWith(t, "http://"+addr+"/piecestore/baga", c.token); status != c.status || body != c.body {
+			t.Errorf("piece store with token %.12q: %d %q\nwant %d %q", c.token, status, body, c.status, c.body)
+		}
+	}
+	tokenless, _ := startServer(t, server.WithAuth(tk.a.Verify, api.PermWrite), pieces)
+	if status, body := getWith(t, "http://"+tokenless+"/piecestore/baga", ""); status != 200 || body != "payload" {
+		t.Errorf("piece store of a manager that allows tokenless workers: %d %q", status, body)
+	}
+	open, _ := startServer(t, pieces)
+	if status, body := getWith(t, "http://"+open+"/piecestore/baga", ""); status != 200 || body != "payload" {
+		t.Errorf("piece store of an open manager: %d %q", status, body)
+	}
+}
+
 // Websocket clients (Lotus's kind) carry their token on the upgrade request; every call on the
 // connection has its permissions.
 func TestWebsocketCallsCarryTheToken(t *testing.T) {

@@ -104,7 +104,7 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 		Attached: attached, Instance: d.info.Name, StaticTreeD: static}
 	if cfg.Sealing.EnableDeals {
 		// Only the global [sealing].enable_deals builds the piece store (spec/worker.md §10.2).
-		env.Pieces = piecestore.New(addr.Origin(), cfg.SectorManager.PieceToken)
+		env.Pieces = piecestore.New(addr.Origin(), cfg.SectorManager.Token, cfg.SectorManager.PieceToken)
 	}
 	return d.openThreads(env)
 }

@@ -29,23 +29,27 @@ const (
 
 // Store fetches pieces from a sector manager. It is safe for concurrent use.
 type Store struct {
-	origin string
-	token  string
+	origin       string
+	managerToken string
+	pieceToken   string
 	// direct asks the manager and never follows a redirect; follow fetches where it points.
 	direct *http.Client
 	follow *http.Client
 }
 
-// New returns the piece store of the manager at origin (<scheme>://<host>[:<port>]); token, when
-// not empty, is sent as "Authorization: Bearer <token>" to where the manager redirects (the
-// market), never to the manager itself.
-func New(origin, token string) *Store {
+// New returns the piece store of the manager at origin (<scheme>://<host>[:<port>]). Each token,
+// when not empty, is sent as "Authorization: Bearer <token>" to one place only: managerToken (the
+// worker's own, which a manager under auth asks for) to the manager at origin, pieceToken to
+// where the manager redirects (the market). Neither goes anywhere else: the worker's token would
+// let a market act on the cluster, and the piece token is the market's.
+func New(origin, managerToken, pieceToken string) *Store {
 	dialer := &net.Dialer{Timeout: ConnectTimeout, KeepAlive: KeepAlive}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = dialer.DialContext
 	return &Store{
-		origin: strings.TrimRight(origin, "/"),
-		token:  token,
+		origin:       strings.TrimRight(origin, "/"),
+		managerToken: managerToken,
+		pieceToken:   pieceToken,
 		direct: &http.Client{
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -61,7 +65,7 @@ func (s *Store) URL(c cid.Cid) string { return s.origin + "/piecestore/" + c.Str
 // redirect, from its Location (further redirects followed) with the piece token. The caller
 // closes the body.
 func (s *Store) Get(ctx context.Context, c cid.Cid) (io.ReadCloser, error) {
-	resp, err := s.get(ctx, s.direct, s.URL(c), "")
+	resp, err := s.get(ctx, s.direct, s.URL(c), s.managerToken)
 	if err != nil {
 		return nil, fmt.Errorf("get resource %s: %w", c, err)
 	}
@@ -71,7 +75,7 @@ func (s *Store) Get(ctx context.Context, c cid.Cid) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, fmt.Errorf("get resource %s: redirect (status code %d) without a usable Location: %w", c, resp.StatusCode, err)
 		}
-		if resp, err = s.get(ctx, s.follow, loc.String(), s.token); err != nil {
+		if resp, err = s.get(ctx, s.follow, loc.String(), s.pieceToken); err != nil {
 			return nil, fmt.Errorf("get resource %s from %s: %w", c, loc, err)
 		}
 	}

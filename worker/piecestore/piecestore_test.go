@@ -84,8 +84,9 @@ func manager(t *testing.T, handle func(w http.ResponseWriter, r *http.Request)) 
 func TestWritePieceFromTheManager(t *testing.T) {
 	deal, payload := testDeal(t, 7, 700)
 	srv, rec := manager(t, func(w http.ResponseWriter, r *http.Request) { w.Write(payload) })
-	// The token goes to the market only, never to the manager.
-	s := piecestore.New(srv.URL+"/", "secret")
+	// The worker's own token goes to the manager, which asks for one under auth; the piece token
+	// is the market's and stays with the worker.
+	s := piecestore.New(srv.URL+"/", "worker-token", "piece-token")
 
 	var staged bytes.Buffer
 	staged.WriteString("earlier piece|")
@@ -100,7 +101,7 @@ func TestWritePieceFromTheManager(t *testing.T) {
 	if got := staged.Bytes(); !bytes.Equal(got, append([]byte("earlier piece|"), padded(payload, 1024)...)) {
 		t.Errorf("staged %d bytes, want the earlier bytes then the 1024 padded bytes of the piece", len(got))
 	}
-	wantReq := []request{{Path: "/piecestore/" + deal.Piece.Cid.String()}}
+	wantReq := []request{{Path: "/piecestore/" + deal.Piece.Cid.String(), Auth: "Bearer worker-token"}}
 	if got := rec.requests(); fmt.Sprint(got) != fmt.Sprint(wantReq) {
 		t.Errorf("requests = %+v, want %+v", got, wantReq)
 	}
@@ -126,7 +127,7 @@ func TestRedirectIsFollowedWithThePieceToken(t *testing.T) {
 	})
 
 	var staged bytes.Buffer
-	pi, err := piecestore.New(srv.URL, "piece-token").WritePiece(context.Background(), &staged, deal)
+	pi, err := piecestore.New(srv.URL, "worker-token", "piece-token").WritePiece(context.Background(), &staged, deal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +135,8 @@ func TestRedirectIsFollowedWithThePieceToken(t *testing.T) {
 		t.Errorf("staged %d bytes, piece %+v", staged.Len(), pi)
 	}
 	c := deal.Piece.Cid.String()
-	if got, want := rec.requests(), []request{{Path: "/piecestore/" + c}}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("manager saw %+v, want %+v (no token, no redirect followed)", got, want)
+	if got, want := rec.requests(), []request{{Path: "/piecestore/" + c, Auth: "Bearer worker-token"}}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("manager saw %+v, want %+v (the worker's token, not the piece token; no redirect followed)", got, want)
 	}
 	want := []request{{"/resource", "resource-id=" + c, "Bearer piece-token"}, {"/blob/" + c, "", "Bearer piece-token"}}
 	if got := marketRec.requests(); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -143,7 +144,7 @@ func TestRedirectIsFollowedWithThePieceToken(t *testing.T) {
 	}
 
 	// Without a token configured none is sent, and the market's refusal is the error.
-	_, err = piecestore.New(srv.URL, "").WritePiece(context.Background(), io.Discard, deal)
+	_, err = piecestore.New(srv.URL, "", "").WritePiece(context.Background(), io.Discard, deal)
 	if want := fmt.Sprintf("get resource %s failed invalid status code 401", c); err == nil || err.Error() != want {
 		t.Errorf("without a token: err = %v, want %q", err, want)
 	}
@@ -157,7 +158,7 @@ func TestBadStatusIsAnError(t *testing.T) {
 	for _, status := range []int{http.StatusNotFound, http.StatusInternalServerError, http.StatusNotModified} {
 		srv, _ := manager(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
 		var staged bytes.Buffer
-		_, err := piecestore.New(srv.URL, "").WritePiece(context.Background(), &staged, deal)
+		_, err := piecestore.New(srv.URL, "", "").WritePiece(context.Background(), &staged, deal)
 		want := fmt.Sprintf("get resource %s failed invalid status code %d", deal.Piece.Cid, status)
 		if status == http.StatusNotModified {
 			// A redirect status without a Location cannot be followed.
@@ -175,7 +176,7 @@ func TestBadStatusIsAnError(t *testing.T) {
 func TestShortBodyIsAnError(t *testing.T) {
 	deal, payload := testDeal(t, 2, 508)
 	srv, _ := manager(t, func(w http.ResponseWriter, r *http.Request) { w.Write(payload[:500]) })
-	_, err := piecestore.New(srv.URL, "").WritePiece(context.Background(), io.Discard, deal)
+	_, err := piecestore.New(srv.URL, "", "").WritePiece(context.Background(), io.Discard, deal)
 	if err == nil || !strings.Contains(err.Error(), "piece payload ended after 500 of its 508 bytes") ||
 		!strings.HasPrefix(err.Error(), "piece "+deal.Piece.Cid.String()+": ") {
 		t.Fatalf("err = %v", err)
@@ -187,7 +188,7 @@ func TestLongerBodyIsCutAtThePayloadSize(t *testing.T) {
 	deal, payload := testDeal(t, 2, 254)
 	srv, _ := manager(t, func(w http.ResponseWriter, r *http.Request) { w.Write(append(payload, "trailing"...)) })
 	var staged bytes.Buffer
-	if _, err := piecestore.New(srv.URL, "").WritePiece(context.Background(), &staged, deal); err != nil {
+	if _, err := piecestore.New(srv.URL, "", "").WritePiece(context.Background(), &staged, deal); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(staged.Bytes(), padded(payload, 256)) {
@@ -204,7 +205,7 @@ func TestCIDMismatchNamesTheDealAndBothCIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, _ := manager(t, func(w http.ResponseWriter, r *http.Request) { w.Write(changed) })
-	_, err = piecestore.New(srv.URL, "").WritePiece(context.Background(), io.Discard, deal)
+	_, err = piecestore.New(srv.URL, "", "").WritePiece(context.Background(), io.Discard, deal)
 	want := fmt.Sprintf("piece data of deal 42 does not match the deal: it commits to %s, the deal's piece CID is %s", got, deal.Piece.Cid)
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
@@ -214,7 +215,7 @@ func TestCIDMismatchNamesTheDealAndBothCIDs(t *testing.T) {
 func TestInvalidDealsFailBeforeFetching(t *testing.T) {
 	deal, _ := testDeal(t, 5, 300)
 	srv, rec := manager(t, func(w http.ResponseWriter, r *http.Request) {})
-	s := piecestore.New(srv.URL, "")
+	s := piecestore.New(srv.URL, "", "")
 	notPiece, _ := cid.Decode("bafkqaaa") // identity CID of nothing
 	cases := []struct {
 		name string
@@ -243,7 +244,7 @@ func TestUnreachableManager(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	deal, _ := testDeal(t, 1, 100)
-	_, err := piecestore.New(url, "").WritePiece(context.Background(), io.Discard, deal)
+	_, err := piecestore.New(url, "", "").WritePiece(context.Background(), io.Discard, deal)
 	if err == nil || !strings.HasPrefix(err.Error(), "get resource "+deal.Piece.Cid.String()+": Get \""+url+"/piecestore/") ||
 		!strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("err = %v", err)

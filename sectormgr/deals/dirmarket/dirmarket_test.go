@@ -415,7 +415,7 @@ func TestPieceStoreHandler(t *testing.T) {
 		}
 	}
 
-	// Gone from disk after start: 404 naming the file.
+	// Gone from disk after start: 404 naming the deal, not where the manager keeps its files.
 	os.Remove(filepath.Join(dir, "a"))
 	resp, err := http.Get(srv.URL + "/piecestore/" + c.String())
 	if err != nil {
@@ -423,7 +423,7 @@ func TestPieceStoreHandler(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := "piece " + c.String() + " not found: its payload file " + filepath.Join(dir, "a") + " is gone\n"; resp.StatusCode != http.StatusNotFound || string(body) != want {
+	if want := "piece " + c.String() + " not found: the payload file of deal 1 is gone (see the manager's log)\n"; resp.StatusCode != http.StatusNotFound || string(body) != want {
 		t.Errorf("removed payload: %d %q", resp.StatusCode, body)
 	}
 }

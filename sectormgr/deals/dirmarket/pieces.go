@@ -50,19 +50,22 @@ func (m *Market) servePiece(w http.ResponseWriter, r *http.Request) {
 		NoDeal(w, c)
 		return
 	}
+	// The paths and errors go to the log only: the client (any token holder) has no business
+	// knowing where the manager keeps its files.
 	f, err := os.Open(d.path)
 	if errors.Is(err, os.ErrNotExist) {
-		http.Error(w, fmt.Sprintf("piece %s not found: its payload file %s is gone", c, d.path), http.StatusNotFound)
+		log.Warnw("the payload file of a deal is gone", "piece", c, "deal", d.ID, "file", d.path)
+		http.Error(w, fmt.Sprintf("piece %s not found: the payload file of deal %d is gone (see the manager's log)", c, d.ID), http.StatusNotFound)
 		return
 	}
-	if err != nil {
-		http.Error(w, fmt.Sprintf("piece %s: %v", c, err), http.StatusInternalServerError)
-		return
+	var fi os.FileInfo
+	if err == nil {
+		defer f.Close()
+		fi, err = f.Stat()
 	}
-	defer f.Close()
-	fi, err := f.Stat()
 	if err != nil {
-		http.Error(w, fmt.Sprintf("piece %s: %v", c, err), http.StatusInternalServerError)
+		log.Warnw("open the payload file of a deal", "piece", c, "deal", d.ID, "err", err)
+		http.Error(w, fmt.Sprintf("piece %s: cannot read the payload file of deal %d (see the manager's log)", c, d.ID), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

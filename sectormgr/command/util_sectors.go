@@ -30,6 +30,8 @@ func utilSealerCommand() *cli.Command {
 						&cli.BoolFlag{Name: "sealing", Value: true, Usage: "list sealing (not upgraded) sectors"},
 						&cli.BoolFlag{Name: "snapup", Usage: "list snap-up (upgraded) sectors; with --sealing, list both"},
 						&cli.StringFlag{Name: "miner", Usage: "only the sectors of this miner (actor id or t0 address)"},
+						&cli.BoolFlag{Name: "orphans", Usage: "only orphans: online sectors that no worker has called about since their allocation " +
+							"(a worker killed between AllocateSector and saving its job); abort them with `sectors abort`"},
 					},
 					Action: utilSectorsList,
 				},
@@ -92,6 +94,10 @@ func utilSectorsList(c *cli.Context) error {
 		m := uint64(id)
 		onlyMiner = &m
 	}
+	orphans := c.Bool("orphans")
+	if orphans && c.Bool("offline") {
+		return fmt.Errorf("--orphans lists online sectors only: drop --offline")
+	}
 	return withManager(c, func(m *managerConn) error {
 		states, err := m.ListSectors(c.Context, sectorStore(c.Bool("offline")), jobFilter(c.Bool("sealing"), c.Bool("snapup")))
 		if err != nil {
@@ -100,9 +106,27 @@ func utilSectorsList(c *cli.Context) error {
 		if onlyMiner != nil {
 			states = filterMiner(states, *onlyMiner)
 		}
+		if orphans {
+			states = filterOrphans(states)
+		}
 		renderSectorList(c.App.Writer, states)
 		return nil
 	})
+}
+
+// filterOrphans keeps the sectors that nothing but their allocation ever touched: no reported
+// state, no ticket, no deals, not an upgrade. A worker saves its job and reports it right after
+// AllocateSector returns, so such a sector was handed to a worker that died before saving it,
+// and no worker will ever seal it; one allocated within the last moments shows too, until its
+// first report arrives.
+func filterOrphans(states []*api.SectorState) []*api.SectorState {
+	var out []*api.SectorState
+	for _, st := range states {
+		if st.LatestState == nil && st.Ticket == nil && len(st.Pieces) == 0 && !st.Upgraded && !st.Imported {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func filterMiner(states []*api.SectorState, miner uint64) []*api.SectorState {

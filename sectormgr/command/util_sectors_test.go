@@ -83,6 +83,27 @@ func TestUtilSectorsList(t *testing.T) {
 		`ERROR: --miner: invalid miner "t1abc": want an actor id such as 10000 or t010000`)
 }
 
+// --orphans lists the allocated sectors no worker ever called about: the ones a worker died
+// holding before it saved its job. A reported state or a ticket makes a sector not an orphan.
+func TestUtilSectorsListOrphans(t *testing.T) {
+	addr, c := startUtilManager(t, &testClock{t: t0})
+	allocateN(t, c, 4)
+	reportState(t, c, 1, "Empty", "Allocated", nil)
+	if _, err := c.AssignTicket(context.Background(), abi.SectorID{Miner: 10000, Number: 3}); err != nil {
+		t.Fatal(err)
+	}
+	want := "Sectors:\ns-t010000-2:\nNULL\ns-t010000-4:\nNULL\nCount: 2\n"
+	if out := mustUtil(t, addr, "sealer", "sectors", "list", "--orphans"); out != want {
+		t.Errorf("list --orphans:\n%s\nwant\n%s", out, want)
+	}
+	mustUtil(t, addr, "sealer", "sectors", "abort", "10000", "2")
+	if out := mustUtil(t, addr, "sealer", "sectors", "list", "--orphans", "--miner", "10000"); out != "Sectors:\ns-t010000-4:\nNULL\nCount: 1\n" {
+		t.Errorf("list --orphans after aborting 2:\n%s", out)
+	}
+	wantError(t, util(t, addr, "sealer", "sectors", "list", "--orphans", "--offline"),
+		"ERROR: --orphans lists online sectors only: drop --offline")
+}
+
 func TestRenderSectorListMarksUpgraded(t *testing.T) {
 	var b bytes.Buffer
 	renderSectorList(&b, []*api.SectorState{

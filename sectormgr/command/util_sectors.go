@@ -32,6 +32,7 @@ func utilSealerCommand() *cli.Command {
 						&cli.StringFlag{Name: "miner", Usage: "only the sectors of this miner (actor id or t0 address)"},
 						&cli.BoolFlag{Name: "orphans", Usage: "only orphans: online sectors that no worker has called about since their allocation " +
 							"(a worker killed between AllocateSector and saving its job); abort them with `sectors abort`"},
+						&cli.BoolFlag{Name: flagJSON, Usage: "print one JSON document (README: \"JSON output\") instead of the list"},
 					},
 					Action: utilSectorsList,
 				},
@@ -108,6 +109,9 @@ func utilSectorsList(c *cli.Context) error {
 		}
 		if orphans {
 			states = filterOrphans(states)
+		}
+		if c.Bool(flagJSON) {
+			return writeJSON(c.App.Writer, sectorList(states))
 		}
 		renderSectorList(c.App.Writer, states)
 		return nil

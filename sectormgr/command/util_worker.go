@@ -26,6 +26,7 @@ func utilWorkerCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.DurationFlag{Name: "expiration", Value: registry.DefaultExpiration,
 						Usage: "mark a worker with (!) when its last ping is older than this"},
+					&cli.BoolFlag{Name: flagJSON, Usage: "print one JSON document (README: \"JSON output\") instead of the table"},
 				},
 				Action: utilWorkerList,
 			},
@@ -62,6 +63,9 @@ func utilWorkerList(c *cli.Context) error {
 		workers, err := m.WorkerPingInfoList(c.Context)
 		if err != nil {
 			return m.explain("WorkerPingInfoList", err)
+		}
+		if c.Bool(flagJSON) {
+			return writeJSON(c.App.Writer, workerList(workers, now(), c.Duration("expiration")))
 		}
 		return renderWorkerList(c.App.Writer, workers, now(), c.Duration("expiration"))
 	})

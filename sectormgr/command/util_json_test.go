@@ -1,0 +1,113 @@
+package command
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+)
+
+// The --json documents are pinned byte for byte: scripts depend on the field names.
+func TestUtilWorkerListJSON(t *testing.T) {
+	clk := &testClock{t: t0}
+	addr, c := startUtilManager(t, clk)
+	cliAt(t, t0)
+	if out := mustUtil(t, addr, "worker", "list", "--json"); out != "{\n  \"workers\": []\n}\n" {
+		t.Fatalf("empty registry:\n%s", out)
+	}
+	ping(t, c, api.WorkerInfo{Name: "w2", Dest: "10.0.0.2:17890", Summary: api.WorkerInfoSummary{Threads: 12, Empty: 10, Errors: 1}})
+	clk.set(t0.Add(11 * time.Minute))
+	ping(t, c, api.WorkerInfo{Name: "w1", Dest: "[fe80::1]:17890", Version: "v0.5.0",
+		Summary: api.WorkerInfoSummary{Threads: 2, Running: 1, Waiting: 1, Paused: 1}})
+	cliAt(t, t0.Add(12*time.Minute+1500*time.Millisecond))
+	want := `{
+  "workers": [
+    {
+      "name": "w1",
+      "dest": "[fe80::1]:17890",
+      "version": "v0.5.0",
+      "threads": 2,
+      "empty": 0,
+      "paused": 1,
+      "running": 1,
+      "waiting": 1,
+      "errors": 0,
+      "last_ping": "` + t0.Add(11*time.Minute).UTC().Format(time.RFC3339) + `",
+      "seconds_since_last_ping": 61.5,
+      "expired": false
+    },
+    {
+      "name": "w2",
+      "dest": "10.0.0.2:17890",
+      "version": "",
+      "threads": 12,
+      "empty": 10,
+      "paused": 0,
+      "running": 0,
+      "waiting": 0,
+      "errors": 1,
+      "last_ping": "` + t0.UTC().Format(time.RFC3339) + `",
+      "seconds_since_last_ping": 721.5,
+      "expired": true
+    }
+  ]
+}
+`
+	if out := mustUtil(t, addr, "worker", "list", "--json"); out != want {
+		t.Fatalf("worker list --json:\n%s\nwant\n%s", out, want)
+	}
+}
+
+func TestUtilSectorsListJSON(t *testing.T) {
+	addr, c := startUtilManager(t, &testClock{t: t0})
+	if out := mustUtil(t, addr, "sealer", "sectors", "list", "--json"); out != "{\n  \"sectors\": []\n}\n" {
+		t.Fatalf("no sectors:\n%s", out)
+	}
+	allocateN(t, c, 2)
+	reportState(t, c, 1, "PC1Done", "PC2Done", &api.SectorFailure{Level: "Temporary", Desc: "oom"})
+	want := `{
+  "sectors": [
+    {
+      "id": "s-t010000-1",
+      "miner": 10000,
+      "number": 1,
+      "upgraded": false,
+      "finalized": false,
+      "removed": false,
+      "latest_state": {
+        "worker": "127.0.0.1",
+        "location": "/store1",
+        "prev": "PC1Done",
+        "next": "PC2Done",
+        "event": "None",
+        "failure": "Temporary: oom"
+      }
+    },
+    {
+      "id": "s-t010000-2",
+      "miner": 10000,
+      "number": 2,
+      "upgraded": false,
+      "finalized": false,
+      "removed": false,
+      "latest_state": null
+    }
+  ]
+}
+`
+	if out := mustUtil(t, addr, "sealer", "sectors", "list", "--json"); out != want {
+		t.Fatalf("sectors list --json:\n%s\nwant\n%s", out, want)
+	}
+	// --orphans and --offline filter the document as they filter the list.
+	if err := c.ReportFinalized(context.Background(), abi.SectorID{Miner: 10000, Number: 1}); err != nil {
+		t.Fatal(err)
+	}
+	out := mustUtil(t, addr, "sealer", "sectors", "list", "--offline", "--json")
+	if want := `"id": "s-t010000-1"`; !strings.Contains(out, want) || strings.Contains(out, "s-t010000-2") {
+		t.Errorf("--offline --json:\n%s", out)
+	}
+}

@@ -47,6 +47,18 @@ func TestSealsSectorsEndToEnd(t *testing.T) {
 		}
 	}
 
+	// `worker list --json` carries the same threads as one document (its shape is pinned in api).
+	js := w.cli(t, "list", "--json")
+	var doc api.ThreadsDoc
+	if err := json.Unmarshal([]byte(js.stdout), &doc); js.code != 0 || err != nil || len(doc.Threads) != 3 {
+		t.Fatalf("list --json = %d %v:\n%s%s", js.code, err, js.stdout, js.stderr)
+	}
+	for i, th := range doc.Threads {
+		if th.Index != i || !strings.HasSuffix(th.Location, filepath.Base(w.stores[i])) || th.State == "" {
+			t.Errorf("thread %d in --json = %+v", i, th)
+		}
+	}
+
 	// Every finished sector's sealed file and cache files are in the attached store, and every
 	// number was sealed once.
 	seen := map[abi.SectorNumber]bool{}

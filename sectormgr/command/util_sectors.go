@@ -32,7 +32,7 @@ func utilSealerCommand() *cli.Command {
 						&cli.StringFlag{Name: "miner", Usage: "only the sectors of this miner (actor id or t0 address)"},
 						&cli.BoolFlag{Name: "orphans", Usage: "only orphans: online sectors that no worker has called about since their allocation " +
 							"(a worker killed between AllocateSector and saving its job); abort them with `sectors abort`"},
-						&cli.BoolFlag{Name: flagJSON, Usage: "print one JSON document (README: \"JSON output\") instead of the list"},
+						jsonFlag(),
 					},
 					Action: utilSectorsList,
 				},
@@ -42,6 +42,7 @@ func utilSealerCommand() *cli.Command {
 					ArgsUsage: sectorArgs,
 					Flags: []cli.Flag{
 						&cli.BoolFlag{Name: "offline", Usage: "look in the offline store: finalized and aborted sectors"},
+						jsonFlag(),
 					},
 					Action: utilSectorsState,
 				},
@@ -111,7 +112,7 @@ func utilSectorsList(c *cli.Context) error {
 			states = filterOrphans(states)
 		}
 		if c.Bool(flagJSON) {
-			return writeJSON(c.App.Writer, sectorList(states))
+			return api.WriteDoc(c.App.Writer, sectorList(states))
 		}
 		renderSectorList(c.App.Writer, states)
 		return nil
@@ -185,6 +186,9 @@ func utilSectorsState(c *cli.Context) error {
 		history, err := m.SectorHistory(c.Context, sid)
 		if err != nil {
 			return m.explain("SectorHistory", err)
+		}
+		if c.Bool(flagJSON) {
+			return api.WriteDoc(c.App.Writer, sectorState(st, history))
 		}
 		renderSectorState(c.App.Writer, st, history)
 		return nil

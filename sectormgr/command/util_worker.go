@@ -26,7 +26,7 @@ func utilWorkerCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.DurationFlag{Name: "expiration", Value: registry.DefaultExpiration,
 						Usage: "mark a worker with (!) when its last ping is older than this"},
-					&cli.BoolFlag{Name: flagJSON, Usage: "print one JSON document (README: \"JSON output\") instead of the table"},
+					jsonFlag(),
 				},
 				Action: utilWorkerList,
 			},
@@ -34,6 +34,7 @@ func utilWorkerCommand() *cli.Command {
 				Name:      "info",
 				Usage:     "show the sealing threads of a worker",
 				ArgsUsage: workerArg,
+				Flags:     []cli.Flag{jsonFlag()},
 				Action:    utilWorkerInfo,
 			},
 			{
@@ -65,7 +66,7 @@ func utilWorkerList(c *cli.Context) error {
 			return m.explain("WorkerPingInfoList", err)
 		}
 		if c.Bool(flagJSON) {
-			return writeJSON(c.App.Writer, workerList(workers, now(), c.Duration("expiration")))
+			return api.WriteDoc(c.App.Writer, workerList(workers, now(), c.Duration("expiration")))
 		}
 		return renderWorkerList(c.App.Writer, workers, now(), c.Duration("expiration"))
 	})
@@ -101,6 +102,9 @@ func utilWorkerInfo(c *cli.Context) error {
 		threads, err := m.WorkerAdminList(c.Context, c.Args().First())
 		if err != nil {
 			return m.explain("WorkerList", err)
+		}
+		if c.Bool(flagJSON) {
+			return api.WriteDoc(c.App.Writer, api.NewThreadsDoc(threads))
 		}
 		return renderThreads(c.App.Writer, threads)
 	})

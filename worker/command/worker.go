@@ -22,6 +22,7 @@ var workerCmd = &cli.Command{
 		{
 			Name:   "list",
 			Usage:  "list the sealing threads",
+			Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON document (README: \"JSON output\") instead of the lines"}},
 			Action: listThreads,
 		},
 		{
@@ -155,6 +156,9 @@ func listThreads(cctx *cli.Context) error {
 	threads, err := c.WorkerList(background(cctx))
 	if err != nil {
 		return c.callError(err)
+	}
+	if cctx.Bool("json") {
+		return api.WriteDoc(cctx.App.Writer, api.NewThreadsDoc(threads))
 	}
 	for _, t := range threads {
 		fmt.Fprintln(cctx.App.Writer, admin.FormatThreadLine(t))

@@ -43,6 +43,7 @@ func daemonCommand() *cli.Command {
 					&cli.StringFlag{Name: flagConfDir, Usage: "read sector-manager.cfg from this directory instead of the home"},
 					&cli.BoolFlag{Name: flagUnsafeMockProofs, Usage: "accept mock proofs on a network other than the simulated one " +
 						"(devnets and tests only: such proofs never verify on a real chain)"},
+					orphanTimeoutFlag(),
 				},
 				Action: runDaemon,
 			},
@@ -95,6 +96,7 @@ func runDaemon(c *cli.Context) error {
 		Config:           live,
 		DB:               db,
 		UnsafeMockProofs: c.Bool(flagUnsafeMockProofs),
+		OrphanTimeout:    c.Duration(flagOrphanTimeout),
 	})
 	if err != nil {
 		return err
@@ -141,4 +143,13 @@ func reloadOnSIGUSR1(ctx context.Context, live *config.Live) {
 			log.Infof("Sector-manager reloaded cfg:\n%s", fmt.Sprint(text))
 		}
 	}
+}
+
+const flagOrphanTimeout = "orphan-timeout"
+
+// orphanTimeoutFlag is the same flag on `daemon run` and `mock`.
+func orphanTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: flagOrphanTimeout, Value: manager.DefaultOrphanTimeout,
+		Usage: "abort a sector that no worker called about for this long after its allocation " +
+			"(a worker killed before saving its job; `util sealer sectors list --orphans` shows them); 0: never"}
 }

@@ -31,6 +31,7 @@ func mockCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-sectors", Usage: "allocate no sector number above N, so sealing runs down and stops (tests, soaks; default 0: no limit)"},
 			&cli.StringFlag{Name: "pieces-dir", Usage: "hand out deals: every regular file in this directory is a deal payload " +
 				"(deal ids 1, 2, … in file name order), served to workers at /piecestore/<piece cid> (default: no deals, every sector is CC)"},
+			orphanTimeoutFlag(),
 			&cli.DurationFlag{Name: "seed-delay", Usage: "make every sector wait this long for its seed, as a chain does (e.g. 10s; default: no wait)"},
 			&cli.StringFlag{Name: flagHome, Usage: "keep sector states, numbers and the worker registry in <home>/meta, " +
 				"so a restart loses nothing, and require tokens (secret <home>/jwt-secret, admin token <home>/token) " +
@@ -71,6 +72,7 @@ func runMock(c *cli.Context) error {
 	if dir := c.String("pieces-dir"); dir != "" {
 		opts = append(opts, mock.WithPiecesDir(dir))
 	}
+	opts = append(opts, mock.WithOrphanTimeout(c.Duration(flagOrphanTimeout)))
 	if home != "" {
 		db, err := statedb.OpenHome(home)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sectors"
 )
 
 const sectorArgs = "<miner actor id> <sector number>"
@@ -119,15 +120,12 @@ func utilSectorsList(c *cli.Context) error {
 	})
 }
 
-// filterOrphans keeps the sectors that nothing but their allocation ever touched: no reported
-// state, no ticket, no deals, not an upgrade. A worker saves its job and reports it right after
-// AllocateSector returns, so such a sector was handed to a worker that died before saving it,
-// and no worker will ever seal it; one allocated within the last moments shows too, until its
-// first report arrives.
+// filterOrphans keeps the sectors that nothing but their allocation touched (sectors.IsOrphan);
+// one allocated within the last moments shows too, until its first report arrives.
 func filterOrphans(states []*api.SectorState) []*api.SectorState {
 	var out []*api.SectorState
 	for _, st := range states {
-		if st.LatestState == nil && st.Ticket == nil && len(st.Pieces) == 0 && !st.Upgraded && !st.Imported {
+		if sectors.IsOrphan(st) {
 			out = append(out, st)
 		}
 	}

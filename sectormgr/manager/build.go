@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -54,6 +55,10 @@ type BuildOptions struct {
 	// Registry options (the clock, for tests).
 	RegistryOptions []registry.Option
 	SectorsOptions  []sectors.Option
+	// OrphanTimeout, when positive, aborts the sectors that no worker calls about for this long
+	// after their allocation (orphanReaper); Now is its clock (default time.Now).
+	OrphanTimeout time.Duration
+	Now           func() time.Time
 }
 
 // Built is an assembled manager and what must be served and closed with it.
@@ -159,8 +164,25 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		SnapUp:     o.SnapUp,
 		Version:    versionString(verifier),
 	})
+	if o.OrphanTimeout > 0 {
+		b.close = append(b.close, startReaper(newOrphanReaper(b.Manager, o.OrphanTimeout, o.Now)))
+	}
 	ok = true
 	return b, nil
+}
+
+// startReaper runs r until the returned stop, which waits for a sweep in progress to end.
+func startReaper(r *orphanReaper) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // dialChain is the client of [Common.API] Chain, in Lotus's FULLNODE_API_INFO form

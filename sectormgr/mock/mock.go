@@ -60,6 +60,7 @@ type options struct {
 	seedDelay  time.Duration
 	maxSectors uint64
 	piecesDir  string
+	orphans    time.Duration
 }
 
 // Option changes how New builds the mock.
@@ -110,6 +111,12 @@ func WithPiecesDir(dir string) Option {
 	return func(o *options) { o.piecesDir = dir }
 }
 
+// WithOrphanTimeout aborts the sectors that no worker calls about for d after their allocation
+// (manager.DefaultOrphanTimeout for the mock command; 0, the default here: never).
+func WithOrphanTimeout(d time.Duration) Option {
+	return func(o *options) { o.orphans = d }
+}
+
 // New creates a mock manager that allocates sectors of sectorSize for miner. Close it to stop
 // the simulated chain's clock (with WithSeedDelay) and the commitment manager.
 func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, error) {
@@ -158,6 +165,8 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 		SnapUp:          &snapUp{miner: miner, proofType: proofType, sectorSize: sectorSize, sectors: m.sectors, stores: stores, market: m.market},
 		SeedConfidence:  &confidence,
 		RegistryOptions: []registry.Option{registry.WithClock(o.now)},
+		OrphanTimeout:   o.orphans,
+		Now:             o.now,
 	})
 	if err != nil {
 		return nil, err

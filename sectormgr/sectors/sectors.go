@@ -486,3 +486,11 @@ func decode(key string, raw []byte) (*api.SectorState, error) {
 	}
 	return &st, nil
 }
+
+// IsOrphan says whether nothing but its allocation ever touched st: no reported state, no
+// ticket, no deals, neither an upgrade nor an import. A worker saves its job and reports it right
+// after AllocateSector returns, so a sector that stays like this was handed to a worker that died
+// before saving it, and no worker will ever seal it.
+func IsOrphan(st *api.SectorState) bool {
+	return st.LatestState == nil && st.Ticket == nil && len(st.Pieces) == 0 && !st.Upgraded && !st.Imported
+}

@@ -27,12 +27,23 @@ type authManager struct {
 
 func startAuthManager(t *testing.T, extra ...string) *authManager {
 	t.Helper()
-	m := &authManager{addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), home: filepath.Join(t.TempDir(), "home")}
+	return startMockProcess(t, filepath.Join(t.TempDir(), "home"), extra...)
+}
+
+// startMockProcess starts `venus-sector-manager mock` on a free loopback port, with --home when
+// home is not "" (auth on) and without (an open mock).
+func startMockProcess(t *testing.T, home string, extra ...string) *authManager {
+	t.Helper()
+	m := &authManager{addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), home: home}
 	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", m.addr, "--home", m.home}, extra...)
+	args := []string{"mock", "--miner", "10000", "--sector-size", "2KiB", "--listen", m.addr}
+	if home != "" {
+		args = append(args, "--home", home)
+	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin("venus-sector-manager"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -56,7 +67,11 @@ func startAuthManager(t *testing.T, extra ...string) *authManager {
 // the home's token file.
 func (m *authManager) util(t *testing.T, args ...string) result {
 	t.Helper()
-	return run(t, bin("venus-sector-manager"), append([]string{"--home", m.home, "util", "--listen", m.addr}, args...)...)
+	var home []string
+	if m.home != "" {
+		home = []string{"--home", m.home}
+	}
+	return run(t, bin("venus-sector-manager"), append(home, append([]string{"util", "--listen", m.addr}, args...)...)...)
 }
 
 func (m *authManager) createToken(t *testing.T, perm string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/dashboard"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/manager"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
@@ -111,7 +112,8 @@ func runDaemon(c *cli.Context) error {
 	}
 	onListening(ln.Addr())
 	log.Infow("daemon running", "addr", ln.Addr().String(), "home", home, "conf-dir", confDir)
-	opts := append(authOpts, server.WithHandler("/piecestore/", built.PieceStore))
+	announcePages(ln.Addr())
+	opts := append(authOpts, server.WithHandler("/piecestore/", built.PieceStore), server.WithPage(dashboard.Handler()))
 	err = server.Serve(ctx, ln, server.New(built.Manager, opts...))
 	log.Info("stop application")
 	return err

@@ -5,12 +5,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/dashboard"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
@@ -105,8 +107,9 @@ func runMock(c *cli.Context) error {
 	log.Infow("mock manager running", "miner", miner, "sector-size", sizeFlag,
 		"proof-type", impl.ProofType(), "addr", ln.Addr().String())
 	onListening(ln.Addr())
+	announcePages(ln.Addr())
 
-	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()))...))
+	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()), server.WithPage(dashboard.Handler()))...))
 	log.Info("stop application")
 	return err
 }
@@ -152,4 +155,19 @@ func expandHome(path string) (string, error) {
 		return "", fmt.Errorf("expand %q: %w", path, err)
 	}
 	return filepath.Join(dir, strings.TrimPrefix(path, "~")), nil
+}
+
+// announcePages logs where an operator opens the dashboard and where Prometheus scrapes.
+func announcePages(addr net.Addr) {
+	base := "http://" + pageHost(addr)
+	log.Infow("dashboard at "+base+"/ and metrics at "+base+"/debug/metrics", "dashboard", base+"/", "metrics", base+"/debug/metrics")
+}
+
+// pageHost is addr as a browser reaches it: a wildcard address becomes this machine's loopback.
+func pageHost(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/auth"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/dashboard"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
 )
@@ -406,5 +407,25 @@ func TestWebsocketCallsCarryTheToken(t *testing.T) {
 			closer()
 			t.Errorf("websocket with header %v: session opened", h)
 		}
+	}
+}
+
+// The dashboard page is served without a token (it holds no data, and asks the api with the
+// operator's token); the api and the profiler behind it still check theirs, and the page does not
+// swallow the server's other paths.
+func TestPageNeedsNoTokenAndTheAPIStillDoes(t *testing.T) {
+	tk := newTokens(t)
+	addr, _ := startServer(t, server.WithAuth(tk.a.Verify), server.WithPage(dashboard.Handler()))
+	if status, body := getWith(t, "http://"+addr+"/", ""); status != 200 || !strings.Contains(body, "<title>venus-sector-manager</title>") {
+		t.Errorf("GET / without a token: %d %.80q", status, body)
+	}
+	if status, _ := getWith(t, "http://"+addr+"/debug/pprof/cmdline", ""); status != 401 {
+		t.Errorf("pprof with a page mounted: %d", status)
+	}
+	if e := postAuth(t, addr, "", "WorkerPingInfoList", "[]"); e == nil || e.Message != "missing permission to invoke 'WorkerPingInfoList' (need 'read')" {
+		t.Errorf("api without a token next to the page: %+v", e)
+	}
+	if status, _ := getWith(t, "http://"+addr+"/nothing-here", ""); status != 404 {
+		t.Errorf("unknown path: %d", status)
 	}
 }

@@ -54,6 +54,7 @@ type options struct {
 	verify         func(ctx context.Context, token string) ([]api.Permission, error)
 	defaultPerms   []api.Permission
 	hosts          []string
+	page           http.Handler
 }
 
 // Option changes how New builds the handler.
@@ -86,6 +87,13 @@ func WithAuth(verify func(ctx context.Context, token string) ([]api.Permission, 
 // names and the machine's host name (api.BrowserGuard).
 func WithAllowedHosts(names ...string) Option {
 	return func(o *options) { o.hosts = append(o.hosts, names...) }
+}
+
+// WithPage serves a web page at every GET path no other handler takes (the dashboard). It is
+// served without a token: a page holds no data and asks the api, with the operator's token, for
+// what it shows.
+func WithPage(h http.Handler) Option {
+	return func(o *options) { o.page = h }
 }
 
 // ErrNoAuth is what an open manager answers to Venus.AuthVerify.
@@ -133,6 +141,9 @@ func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 			h = requirePerm(callers, o.defaultPerms, api.PermRead, pattern, h)
 		}
 		mux.Handle(pattern, h)
+	}
+	if o.page != nil {
+		mux.Handle("/", o.page)
 	}
 	return &api.BrowserGuard{Next: mux, Hosts: o.hosts}
 }

@@ -36,11 +36,15 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 
+echo "demo: open the dashboard at http://127.0.0.1:1789/ ; Prometheus scrapes http://127.0.0.1:1789/debug/metrics (manager)"
+
 $BIN/venus-worker store sealing-init -l $TMP/store1 $TMP/store2 $TMP/store3 2>>"$TMP/worker.log"
 $BIN/venus-worker store file-init -l $TMP/remote 2>>"$TMP/worker.log"
 echo "demo: starting the worker with $CFG (log: $TMP/worker.log)"
 $BIN/venus-worker daemon -c "$CFG" >>"$TMP/worker.log" 2>&1 &
 pids+=($!)
+admin=$(sed -n 's/^[[:space:]]*rpc_server\.port[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$CFG" | head -1)
+echo "demo: and http://127.0.0.1:${admin:-17890}/debug/metrics (worker)"
 
 start=$(date +%s)
 while :; do

@@ -11,6 +11,9 @@ import (
 
 // ThreadsDoc is the --json document of a worker's sealing threads.
 type ThreadsDoc struct {
+	// Drained is the worker's drain as its last ping told the manager: in `util worker info`
+	// only (the worker's own CLI reads the threads, not the drain).
+	Drained *bool       `json:"drained,omitempty"`
 	Threads []ThreadDoc `json:"threads"`
 }
 

@@ -78,6 +78,8 @@ type SealerCliAPI interface {
 	// WorkerAdminResume proxies VenusWorker.WorkerResume(index, setTo) to worker; a nil setTo
 	// resumes the thread in its current state.
 	WorkerAdminResume(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)
+	// WorkerAdminDrain proxies VenusWorker.WorkerDrain(drained) to worker (an addition of ours).
+	WorkerAdminDrain(ctx context.Context, worker string, drained bool) (bool, error)
 }
 
 // ManagerAPI is what a manager implementation (the mock, the daemon) serves under Venus at /rpc/v0;
@@ -134,6 +136,7 @@ type ManagerClient struct {
 	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)                         `perm:"admin"`
 	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)                         `perm:"admin"`
 	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)          `perm:"admin"`
+	WorkerAdminDrain     func(ctx context.Context, worker string, drained bool) (bool, error)                         `perm:"admin"`
 
 	AuthVerify func(ctx context.Context, token string) ([]Permission, error) `perm:"read"`
 }

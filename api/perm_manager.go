@@ -141,6 +141,10 @@ func (s *ManagerStruct) WorkerAdminResume(ctx context.Context, worker string, in
 	return s.Internal.WorkerAdminResume(ctx, worker, index, setTo)
 }
 
+func (s *ManagerStruct) WorkerAdminDrain(ctx context.Context, worker string, drained bool) (bool, error) {
+	return s.Internal.WorkerAdminDrain(ctx, worker, drained)
+}
+
 func (s *ManagerStruct) AuthVerify(ctx context.Context, token string) ([]Permission, error) {
 	return s.Internal.AuthVerify(ctx, token)
 }

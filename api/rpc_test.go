@@ -180,6 +180,10 @@ func (f *fakeManager) WorkerAdminResume(_ context.Context, _ string, _ uint64, s
 	return setTo != nil, nil
 }
 
+func (f *fakeManager) WorkerAdminDrain(_ context.Context, worker string, drained bool) (bool, error) {
+	return worker == "w1" && drained, nil
+}
+
 // bodyRecorder keeps the request bodies a server received, to check what a Go client puts on the wire.
 type bodyRecorder struct {
 	mu     sync.Mutex
@@ -519,6 +523,9 @@ func (fakeWorker) WorkerResume(_ context.Context, _ uint64, setTo *string) (bool
 
 func (fakeWorker) WorkerSetEnv(context.Context, string, string) error { return nil }
 func (fakeWorker) WorkerRemoveEnv(context.Context, string) error      { return nil }
+func (fakeWorker) WorkerDrain(_ context.Context, drained bool) (bool, error) {
+	return drained, nil
+}
 
 // The manager reaches a worker at http://<dest>/ with the VenusWorker namespace.
 func TestRPCWorkerAdminClient(t *testing.T) {
@@ -560,6 +567,14 @@ func TestRPCWorkerAdminClient(t *testing.T) {
 	if code, _ := api.ErrorCode(err); code != api.ErrCodeInvalidParams || !strings.Contains(err.Error(), "worker #9 not found") {
 		t.Errorf("WorkerPause(9) error %v, want -32602 worker #9 not found", err)
 	}
+
+	if changed, err := c.WorkerDrain(ctx, true); err != nil || !changed {
+		t.Errorf("WorkerDrain(true) = %v, %v", changed, err)
+	}
+	if method, params := rec.lastParams(t); method != "VenusWorker.WorkerDrain" || params != `[true]` {
+		t.Errorf("WorkerDrain sent %s %s", method, params)
+	}
+	post(t, srv.URL+"/", `{"jsonrpc":"2.0","method":"VenusWorker.WorkerDrain","params":[false],"id":1}`).expectResult(t, `false`)
 
 	r := post(t, srv.URL+"/", `{"jsonrpc":"2.0","method":"VenusWorker.WorkerList","params":[],"id":1}`)
 	r.expectResult(t, `[{"location":"/abs/store1","sector_id":null,"index":0,"paused":false,"paused_elapsed":null,"state":"Empty","last_error":null},`+
@@ -625,6 +640,12 @@ func TestRPCGoClientCliCalls(t *testing.T) {
 	}
 	if _, params := rec.lastParams(t); params != `["w1",1,null]` {
 		t.Errorf("WorkerAdminResume(nil) params %s", params)
+	}
+	if changed, err := c.WorkerAdminDrain(ctx, "w1", true); !changed || err != nil {
+		t.Errorf("WorkerAdminDrain = %v, %v", changed, err)
+	}
+	if method, params := rec.lastParams(t); method != "Venus.WorkerAdminDrain" || params != `["w1",true]` {
+		t.Errorf("WorkerAdminDrain sent %s %s", method, params)
 	}
 }
 

@@ -198,6 +198,9 @@ type WorkerInfo struct {
 	Dest    string
 	Version string
 	Summary WorkerInfoSummary
+	// Drained is an addition of ours, sent only when true: a ping of a worker that is not drained
+	// is byte for byte the original's, and an original worker's decodes as not drained.
+	Drained bool `json:",omitempty"`
 }
 
 // WorkerPingInfo is a registry entry; LastPing is the manager's clock in unix seconds.

@@ -308,6 +308,9 @@ func TestWireWorkerInfo(t *testing.T) {
 	checkWire(t, info, infoJSON)
 	checkWire(t, api.WorkerPingInfo{Info: info, LastPing: 1700000000}, `{"Info":`+infoJSON+`,"LastPing":1700000000}`)
 	checkWire(t, []api.WorkerPingInfo(nil), `null`)
+	// A drained worker adds one member; one that is not sends the original's bytes (above).
+	info.Drained = true
+	checkWire(t, info, infoJSON[:len(infoJSON)-1]+`,"Drained":true}`)
 }
 
 // An original (venus-cluster) worker pings without Version, Running and Waiting.

@@ -15,6 +15,10 @@ type WorkerAdminAPI interface {
 	WorkerResume(ctx context.Context, index uint64, setTo *string) (bool, error)
 	WorkerSetEnv(ctx context.Context, name string, value string) error
 	WorkerRemoveEnv(ctx context.Context, name string) error
+	// WorkerDrain turns the worker's drain on or off (an addition of ours): a drained worker's
+	// threads finish the sector they hold and take no new one. It reports whether that changed
+	// anything, once the change is saved.
+	WorkerDrain(ctx context.Context, drained bool) (bool, error)
 }
 
 // WorkerAdminClient is a go-jsonrpc client of WorkerAdminAPI. The perm tag of a field is the
@@ -25,6 +29,7 @@ type WorkerAdminClient struct {
 	WorkerResume    func(ctx context.Context, index uint64, setTo *string) (bool, error) `perm:"admin"`
 	WorkerSetEnv    func(ctx context.Context, name string, value string) error           `perm:"admin"`
 	WorkerRemoveEnv func(ctx context.Context, name string) error                         `perm:"admin"`
+	WorkerDrain     func(ctx context.Context, drained bool) (bool, error)                `perm:"admin"`
 }
 
 // NewWorkerAdminClient talks to a worker's admin API at http://<dest>/, as the original manager does.

@@ -130,6 +130,23 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Error("thread 0 is still paused after resume")
 	}
 
+	// Drain and undrain with the buttons; the manager's CLI confirms what the worker pinged.
+	browse(t, tab, 20*time.Second, "drain the worker",
+		chromedp.Click(chromedp.CSS("#drain")), chromedp.WaitVisible(chromedp.CSS("#worker-drained")),
+		chromedp.WaitVisible(chromedp.CSS("#undrain")))
+	if got := m.util(t, "worker", "info", "e2e-worker").stdout; !strings.Contains(got, "drained: e2e-worker takes no new sector") {
+		t.Errorf("util worker info after the drain button:\n%s", got)
+	}
+	if got := textOf(t, tab, "#workers-summary"); got != "1 workers: 1 online, 0 expired, 1 drained" {
+		t.Errorf("workers summary when drained %q", got)
+	}
+	browse(t, tab, 20*time.Second, "undrain the worker",
+		chromedp.Click(chromedp.CSS("#undrain")), chromedp.WaitNotVisible(chromedp.CSS("#worker-drained")),
+		chromedp.WaitVisible(chromedp.CSS("#drain")))
+	if got := m.util(t, "worker", "info", "e2e-worker").stdout; strings.Contains(got, "drained:") {
+		t.Errorf("util worker info after the undrain button:\n%s", got)
+	}
+
 	browse(t, tab, 30*time.Second, "a sector and its history",
 		chromedp.WaitVisible(chromedp.CSS(`#sectors-body tr[data-sector]`)),
 		chromedp.Click(chromedp.CSS(`#sectors-body tr[data-sector]`)),

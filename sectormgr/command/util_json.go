@@ -39,6 +39,7 @@ type workerJSON struct {
 	LastPing             string  `json:"last_ping"`
 	SecondsSinceLastPing float64 `json:"seconds_since_last_ping"`
 	Expired              bool    `json:"expired"`
+	Drained              bool    `json:"drained"`
 }
 
 func workerList(workers []api.WorkerPingInfo, at time.Time, expiration time.Duration) workerListJSON {
@@ -51,6 +52,7 @@ func workerList(workers []api.WorkerPingInfo, at time.Time, expiration time.Dura
 			LastPing:             rfc3339(time.Unix(p.LastPing, 0)),
 			SecondsSinceLastPing: registry.Since(p, at).Seconds(),
 			Expired:              registry.Expired(p, at, expiration),
+			Drained:              p.Info.Drained,
 		})
 	}
 	return out

@@ -22,7 +22,7 @@ func TestUtilWorkerListJSON(t *testing.T) {
 	if out := mustUtil(t, addr, "worker", "list", "--json"); out != "{\n  \"workers\": []\n}\n" {
 		t.Fatalf("empty registry:\n%s", out)
 	}
-	ping(t, c, api.WorkerInfo{Name: "w2", Dest: "10.0.0.2:17890", Summary: api.WorkerInfoSummary{Threads: 12, Empty: 10, Errors: 1}})
+	ping(t, c, api.WorkerInfo{Name: "w2", Dest: "10.0.0.2:17890", Summary: api.WorkerInfoSummary{Threads: 12, Empty: 10, Errors: 1}, Drained: true})
 	clk.set(t0.Add(11 * time.Minute))
 	ping(t, c, api.WorkerInfo{Name: "w1", Dest: "[fe80::1]:17890", Version: "v0.5.0",
 		Summary: api.WorkerInfoSummary{Threads: 2, Running: 1, Waiting: 1, Paused: 1}})
@@ -41,7 +41,8 @@ func TestUtilWorkerListJSON(t *testing.T) {
       "errors": 0,
       "last_ping": "` + t0.Add(11*time.Minute).UTC().Format(time.RFC3339) + `",
       "seconds_since_last_ping": 61.5,
-      "expired": false
+      "expired": false,
+      "drained": false
     },
     {
       "name": "w2",
@@ -55,7 +56,8 @@ func TestUtilWorkerListJSON(t *testing.T) {
       "errors": 1,
       "last_ping": "` + t0.UTC().Format(time.RFC3339) + `",
       "seconds_since_last_ping": 721.5,
-      "expired": true
+      "expired": true,
+      "drained": true
     }
   ]
 }
@@ -127,6 +129,7 @@ func TestUtilWorkerInfoJSON(t *testing.T) {
 	ping(t, c, api.WorkerInfo{Name: "w1", Dest: w})
 	ping(t, c, api.WorkerInfo{Name: "empty", Dest: empty})
 	want := `{
+  "drained": false,
   "threads": [
     {
       "index": 0,
@@ -152,7 +155,7 @@ func TestUtilWorkerInfoJSON(t *testing.T) {
 	if out := mustUtil(t, addr, "worker", "info", "--json", "w1"); out != want {
 		t.Fatalf("worker info --json:\n%s\nwant\n%s", out, want)
 	}
-	if out := mustUtil(t, addr, "worker", "info", "--json", "empty"); out != "{\n  \"threads\": []\n}\n" {
+	if out := mustUtil(t, addr, "worker", "info", "--json", "empty"); out != "{\n  \"drained\": false,\n  \"threads\": []\n}\n" {
 		t.Fatalf("a worker without threads: %q", out)
 	}
 }

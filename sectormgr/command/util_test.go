@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -377,4 +378,48 @@ func TestParseActor(t *testing.T) {
 			t.Errorf("parseActor(%q) = %v", bad, err)
 		}
 	}
+}
+
+// util worker drain/undrain reach the worker through the manager and say whether anything changed;
+// info shows the drain the worker's ping reports (one extra line, only when drained).
+func TestUtilWorkerDrainUndrain(t *testing.T) {
+	addr, c := startUtilManager(t, &testClock{t: t0})
+	w, workerAddr := fakeworker.Start(t, api.WorkerThreadInfo{Index: 0, Location: "/s1", State: "Empty"})
+	ping(t, c, api.WorkerInfo{Name: "w1", Dest: workerAddr})
+	logged := func(r cmdResult, msg string) {
+		t.Helper()
+		fields := `{"name": "w1", "dest": "` + workerAddr + `"}`
+		if r.code != 0 || !strings.Contains(r.stderr, "\tINFO\tcmd\t"+msg+"\t"+fields+"\n") || strings.Count(r.stderr, "\n") != 1 {
+			t.Fatalf("status %d stderr %q; want one log line %q %s", r.code, r.stderr, msg, fields)
+		}
+	}
+	table := "Index  Loc  SectorID  Paused  PausedElapsed  State  LastErr\n0      /s1  NULL      false   NULL           Empty  NULL\n"
+	if out := mustUtil(t, addr, "worker", "info", "w1"); out != table {
+		t.Fatalf("info before drain:\n%s", out)
+	}
+
+	logged(util(t, addr, "worker", "drain", "w1"), "drain call done, changed = true")
+	if !w.Drained() {
+		t.Fatal("the worker was not drained")
+	}
+	logged(util(t, addr, "worker", "drain", "w1"), "drain call done, changed = false")
+	ping(t, c, api.WorkerInfo{Name: "w1", Dest: workerAddr, Drained: true}) // the worker's ping after the change
+	if out := mustUtil(t, addr, "worker", "info", "w1"); out != table+"drained: w1 takes no new sector (util worker undrain w1)\n" {
+		t.Fatalf("info of a drained worker:\n%s", out)
+	}
+	logged(util(t, addr, "worker", "undrain", "w1"), "undrain call done, changed = true")
+	if w.Drained() {
+		t.Fatal("the worker is still drained")
+	}
+	if got := strings.Join(slices.DeleteFunc(w.Calls(), func(c string) bool { return c == "WorkerList" }), "|"); got != "WorkerDrain true|WorkerDrain true|WorkerDrain false" {
+		t.Fatalf("worker received %s", got)
+	}
+
+	wantError(t, util(t, addr, "worker", "drain", "nobody"),
+		`ERROR: rpc WorkerDrain: resolve worker dest: no worker named "nobody" has pinged this manager: `+
+			`the worker must ping first (start it; its name is in util worker list after its first ping)`)
+	down := closedAddr(t)
+	ping(t, c, api.WorkerInfo{Name: "gone", Dest: down})
+	wantError(t, util(t, addr, "worker", "undrain", "gone"), `ERROR: rpc WorkerDrain: worker "gone" at `+down+
+		` is unreachable (is it running, with its admin api on that address?): dial tcp `+down+`: connect: connection refused`)
 }

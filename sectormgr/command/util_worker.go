@@ -50,6 +50,18 @@ func utilWorkerCommand() *cli.Command {
 				Action:    utilWorkerResume,
 			},
 			{
+				Name:      "drain",
+				Usage:     "take a worker out of rotation: its threads finish the sector they hold and take no new one (kept across restarts)",
+				ArgsUsage: workerArg,
+				Action:    func(c *cli.Context) error { return utilWorkerDrain(c, true) },
+			},
+			{
+				Name:      "undrain",
+				Usage:     "put a drained worker back in rotation: its empty threads take sectors again",
+				ArgsUsage: workerArg,
+				Action:    func(c *cli.Context) error { return utilWorkerDrain(c, false) },
+			},
+			{
 				Name:      "remove",
 				Usage:     "forget a worker (one that still runs comes back at its next ping)",
 				ArgsUsage: "<worker instance name>",
@@ -99,14 +111,27 @@ func utilWorkerInfo(c *cli.Context) error {
 		return nil
 	}
 	return withManager(c, func(m *managerConn) error {
-		threads, err := m.WorkerAdminList(c.Context, c.Args().First())
+		name := c.Args().First()
+		threads, err := m.WorkerAdminList(c.Context, name)
 		if err != nil {
 			return m.explain("WorkerList", err)
 		}
-		if c.Bool(flagJSON) {
-			return api.WriteDoc(c.App.Writer, api.NewThreadsDoc(threads))
+		drained, err := workerDrained(c, m, name)
+		if err != nil {
+			return err
 		}
-		return renderThreads(c.App.Writer, threads)
+		if c.Bool(flagJSON) {
+			doc := api.NewThreadsDoc(threads)
+			doc.Drained = &drained
+			return api.WriteDoc(c.App.Writer, doc)
+		}
+		if err := renderThreads(c.App.Writer, threads); err != nil {
+			return err
+		}
+		if drained {
+			fmt.Fprintf(c.App.Writer, "drained: %s takes no new sector (util worker undrain %s)\n", name, name)
+		}
+		return nil
 	})
 }
 
@@ -203,6 +228,35 @@ func utilWorkerRemove(c *cli.Context) error {
 			return m.explain("WorkerPingInfoRemove", err)
 		}
 		fmt.Fprintf(c.App.Writer, "'%s' removed\n", name)
+		return nil
+	})
+}
+
+// workerDrained is the drain state of the worker's last ping.
+func workerDrained(c *cli.Context, m *managerConn, name string) (bool, error) {
+	p, err := m.WorkerGetPingInfo(c.Context, name)
+	if err != nil {
+		return false, m.explain("WorkerGetPingInfo", err)
+	}
+	return p != nil && p.Info.Drained, nil
+}
+
+func utilWorkerDrain(c *cli.Context, drained bool) error {
+	if !needArgs(c, 1) {
+		return nil
+	}
+	name := c.Args().First()
+	return withManager(c, func(m *managerConn) error {
+		dest, err := m.WorkerResolveDest(c.Context, name)
+		if err != nil {
+			return m.explain("WorkerDrain", err)
+		}
+		changed, err := m.WorkerAdminDrain(c.Context, name, drained)
+		if err != nil {
+			return m.explain("WorkerDrain", err)
+		}
+		verb := map[bool]string{true: "drain", false: "undrain"}[drained]
+		cliLogger(c).Infow(fmt.Sprintf("%s call done, changed = %v", verb, changed), "name", name, "dest", dest)
 		return nil
 	})
 }

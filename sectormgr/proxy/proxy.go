@@ -156,3 +156,10 @@ func (p *Proxy) Resume(ctx context.Context, worker string, index uint64, setTo *
 		return c.WorkerResume(ctx, index, setTo)
 	})
 }
+
+// Drain turns the worker's drain on or off; false means it already was.
+func (p *Proxy) Drain(ctx context.Context, worker string, drained bool) (bool, error) {
+	return call(ctx, p, worker, "WorkerDrain", func(ctx context.Context, c *api.WorkerAdminClient) (bool, error) {
+		return c.WorkerDrain(ctx, drained)
+	})
+}

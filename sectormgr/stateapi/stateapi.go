@@ -142,3 +142,10 @@ func (a *API) WorkerAdminResume(ctx context.Context, worker string, index uint64
 	log.Infow("WorkerAdminResume", "worker", worker, "index", index, "state", setTo, "ok", ok, "err", err)
 	return ok, err
 }
+
+// WorkerAdminDrain turns the worker's drain on or off.
+func (a *API) WorkerAdminDrain(ctx context.Context, worker string, drained bool) (bool, error) {
+	changed, err := a.proxy().Drain(ctx, worker, drained)
+	log.Infow("WorkerAdminDrain", "worker", worker, "drained", drained, "changed", changed, "err", err)
+	return changed, err
+}

@@ -58,6 +58,12 @@ func TestFormatThreadLineIdleAndEscapes(t *testing.T) {
 type fakeThreads struct {
 	paused  []uint64
 	resumed []string
+	drained []bool
+}
+
+func (f *fakeThreads) SetDrained(on bool) (bool, error) {
+	f.drained = append(f.drained, on)
+	return true, nil
 }
 
 func (f *fakeThreads) List() []api.WorkerThreadInfo {

@@ -22,6 +22,7 @@ type Threads interface {
 	List() []api.WorkerThreadInfo
 	Pause(index uint64) (bool, error)
 	Resume(index uint64, setTo *string) (bool, error)
+	SetDrained(on bool) (bool, error)
 }
 
 type handler struct {
@@ -108,6 +109,13 @@ func (h *handler) WorkerRemoveEnv(ctx context.Context, name string) error {
 		return api.InvalidParams("invalid environment variable name")
 	}
 	return os.Unsetenv(name)
+}
+
+func (h *handler) WorkerDrain(ctx context.Context, drained bool) (bool, error) {
+	if err := checkPerm(ctx, "WorkerDrain"); err != nil {
+		return false, err
+	}
+	return h.threads.SetDrained(drained)
 }
 
 func validEnvName(name string) bool {

@@ -72,6 +72,16 @@ var workerCmd = &cli.Command{
 			},
 		},
 		{
+			Name:   "drain",
+			Usage:  "take this worker out of rotation: its threads finish the sector they hold and take no new one (kept across restarts)",
+			Action: func(cctx *cli.Context) error { return setDrained(cctx, true) },
+		},
+		{
+			Name:   "undrain",
+			Usage:  "put this worker back in rotation: its empty threads take sectors again",
+			Action: func(cctx *cli.Context) error { return setDrained(cctx, false) },
+		},
+		{
 			Name:  "enable_dump",
 			Usage: "dump the unparseable responses of an external processor into a directory",
 			Flags: []cli.Flag{
@@ -184,4 +194,19 @@ func adminClient(cctx *cli.Context) (adminConn, func(), error) {
 		conn.cfgPath = cctx.String("config")
 	}
 	return conn, func() { closer() }, nil
+}
+
+func setDrained(cctx *cli.Context, drained bool) error {
+	c, closer, err := adminClient(cctx)
+	if err != nil {
+		return err
+	}
+	defer closer()
+	changed, err := c.WorkerDrain(background(cctx), drained)
+	if err != nil {
+		return c.callError(err)
+	}
+	verb := map[bool]string{true: "drain", false: "undrain"}[drained]
+	logging.Logger("worker").Infow("worker "+verb, "changed", changed)
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
 	"github.com/ipfs-force-community/venus-cluster-go/version"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
@@ -49,6 +50,8 @@ type Daemon struct {
 	log        *zap.SugaredLogger
 	// verifier checks the tokens of admin calls; nil for a worker without a token (open).
 	verifier *admin.Verifier
+	// pingNow asks the pinger for a ping before the next tick (after a drain change).
+	pingNow chan struct{}
 }
 
 // New runs the start-up sequence of spec/worker.md §3.1; any error aborts start-up and names
@@ -106,7 +109,35 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 		// Only the global [sealing].enable_deals builds the piece store (spec/worker.md §10.2).
 		env.Pieces = piecestore.New(addr.Origin(), cfg.SectorManager.Token, cfg.SectorManager.PieceToken)
 	}
-	return d.openThreads(env)
+	if err := d.openThreads(env); err != nil {
+		return err
+	}
+	return d.openDrain(env)
+}
+
+// openDrain reads the drain mark of the sealing locations, so that a drained worker restarts
+// drained, and has a change pinged to the manager at once.
+func (d *Daemon) openDrain(env *sealing.Env) error {
+	dbs := make([]*kvstore.DB, len(d.locs))
+	for i, l := range d.locs {
+		dbs[i] = l.DB
+	}
+	drain, err := sealing.OpenDrain(dbs...)
+	if err != nil {
+		return err
+	}
+	env.Drain, d.pool.Drain = drain, drain
+	d.pingNow = make(chan struct{}, 1)
+	d.pool.DrainChanged = func() {
+		select {
+		case d.pingNow <- struct{}{}:
+		default:
+		}
+	}
+	if drain.On() {
+		d.log.Warnw("worker is drained: threads finish their sectors and take no new one (venus-worker worker undrain)")
+	}
+	return nil
 }
 
 // localIPToward is the local address this host uses to reach the manager: the worker's default
@@ -266,8 +297,8 @@ func adminServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: adminReadHeaderTimeout, ReadTimeout: adminReadTimeout, IdleTimeout: adminIdleTimeout}
 }
 
-// pingLoop tells the manager about this worker every ping_interval; the first ping comes one
-// interval after start, and failures are only logged.
+// pingLoop tells the manager about this worker every ping_interval and right after a drain
+// change; the first ping comes one interval after start, and failures are only logged.
 func (d *Daemon) pingLoop(ctx context.Context) {
 	tick := time.NewTicker(d.cfg.Worker.PingInterval)
 	defer tick.Stop()
@@ -276,11 +307,13 @@ func (d *Daemon) pingLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			info := d.info
-			info.Summary = d.pool.Summary()
-			if err := d.rpc.WorkerPing(ctx, info); err != nil && ctx.Err() == nil {
-				d.log.Warnw("worker ping", "err", err)
-			}
+		case <-d.pingNow:
+		}
+		info := d.info
+		info.Summary = d.pool.Summary()
+		info.Drained = d.pool.Drained()
+		if err := d.rpc.WorkerPing(ctx, info); err != nil && ctx.Err() == nil {
+			d.log.Warnw("worker ping", "err", err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package sealing
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
@@ -10,6 +11,10 @@ import (
 // Pool is all sealing threads of a worker, addressed by index as the admin API does.
 type Pool struct {
 	Threads []*Thread
+	// Drain is the drain switch the threads obey (Env.Drain); nil: never drained.
+	Drain *Drain
+	// DrainChanged, when set, is called after a change of the drain (the daemon pings at once).
+	DrainChanged func()
 }
 
 // Run starts every thread and returns when all have stopped (after ctx ends).
@@ -65,6 +70,24 @@ func (p *Pool) Resume(index uint64, setTo *string) (bool, error) {
 		to = &st
 	}
 	return t.Ctrl.RequestResume(to), nil
+}
+
+// Drained tells whether the worker takes no new sector.
+func (p *Pool) Drained() bool { return p.Drain.On() }
+
+// SetDrained turns the drain on or off once it is saved, and reports whether it changed.
+func (p *Pool) SetDrained(on bool) (bool, error) {
+	if p.Drain == nil {
+		return false, errors.New("this worker has no drain switch")
+	}
+	changed, err := p.Drain.Set(on)
+	if err != nil {
+		return false, err
+	}
+	if changed && p.DrainChanged != nil {
+		p.DrainChanged()
+	}
+	return changed, nil
 }
 
 // Summary counts threads for the manager's ping.

@@ -108,11 +108,24 @@ func (j *job) endOf(plan string) (*Event, *Failure) {
 	}
 }
 
+// drained tells an empty thread to take no sector now: it asks again every recover_interval, so an
+// undrain takes effect without a restart.
+func (j *job) drained() bool {
+	if !j.t.env.Drain.On() {
+		return false
+	}
+	j.log.Debug("worker drained: no new sector")
+	return true
+}
+
 // allocateStopGrace is how long an allocation in flight may still take once the worker is told
 // to stop.
 const allocateStopGrace = 10 * time.Second
 
 func (j *job) allocate() (*Event, *Failure) {
+	if j.drained() {
+		return event(EvRetry, nil), nil
+	}
 	o := j.t.Opts
 	// A stop (SIGTERM) does not cut the call short: the manager persists the number before it
 	// answers, so a reply nobody reads would consume the number for nothing (an orphan

@@ -54,6 +54,9 @@ func (s snapup) handle(j *job) (*Event, *Failure) {
 }
 
 func (j *job) allocateSnapUp() (*Event, *Failure) {
+	if j.drained() {
+		return event(EvRetry, nil), nil
+	}
 	o := j.t.Opts
 	spec := api.AllocateSnapUpSpec{
 		Sector: api.AllocateSectorSpec{AllowedMiners: o.AllowedMiners, AllowedProofTypes: o.AllowedProofTypes},

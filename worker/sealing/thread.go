@@ -42,6 +42,8 @@ type Env struct {
 	StaticTreeD map[abi.SectorSize]string // canonical path of a static tree_d file per sector size
 	// Pieces writes deal pieces into a staged file; nil when deals are not enabled.
 	Pieces PieceWriter
+	// Drain keeps empty threads from taking a sector while it is on; nil is never drained.
+	Drain *Drain
 }
 
 // Thread is one sealing thread: a location, a plan, options, and the goroutine that runs them.

@@ -26,6 +26,7 @@ type Worker struct {
 	mu      sync.Mutex
 	threads []api.WorkerThreadInfo
 	calls   []string
+	drained bool
 	// Block, if not nil, is waited on by every call: a worker that hangs.
 	Block chan struct{}
 }
@@ -119,5 +120,21 @@ func (w *Worker) WorkerResume(ctx context.Context, index uint64, setTo *string) 
 
 func (w *Worker) WorkerSetEnv(context.Context, string, string) error { return nil }
 func (w *Worker) WorkerRemoveEnv(context.Context, string) error      { return nil }
+
+func (w *Worker) WorkerDrain(ctx context.Context, drained bool) (bool, error) {
+	w.record(ctx, "WorkerDrain "+strconv.FormatBool(drained))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	changed := w.drained != drained
+	w.drained = drained
+	return changed, nil
+}
+
+// Drained tells whether the last WorkerDrain turned the drain on.
+func (w *Worker) Drained() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.drained
+}
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

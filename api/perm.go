@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc/auth"
 )
@@ -271,7 +272,11 @@ func WorkerAdminPerm(method string) Permission { return permTable((*WorkerAdminC
 // permissioned fills every func field of out (a pointer to a client struct with perm tags) with a
 // function that checks the field's permission and then calls the method of the same name on in:
 // go-jsonrpc's auth.PermissionedProxy, with CheckPerm's error.
-func permissioned(in any, out any) {
+// CallObserver is told of every call a permissioned api serves: its method, how long it took and
+// its error (a refused permission included).
+type CallObserver func(method string, took time.Duration, err error)
+
+func permissioned(in any, out any, observe ...CallObserver) {
 	table := permTable(out)
 	rv := reflect.ValueOf(out).Elem()
 	impl := reflect.ValueOf(in)
@@ -286,9 +291,20 @@ func permissioned(in any, out any) {
 		ft := field.Type
 		rv.Field(i).Set(reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
 			ctx := args[0].Interface().(context.Context)
+			start := time.Now()
 			err := CheckPerm(ctx, name, need)
 			if err == nil {
-				return fn.Call(args)
+				out := fn.Call(args)
+				if len(observe) > 0 {
+					err, _ = out[len(out)-1].Interface().(error)
+					for _, o := range observe {
+						o(name, time.Since(start), err)
+					}
+				}
+				return out
+			}
+			for _, o := range observe {
+				o(name, time.Since(start), err)
 			}
 			rerr := reflect.ValueOf(&err).Elem()
 			if ft.NumOut() == 2 {

@@ -19,9 +19,9 @@ var _ ServedManagerAPI = (*ManagerStruct)(nil)
 
 // PermissionedManagerAPI wraps impl so that every method first checks that the caller (whose
 // permissions an AuthHandler put in the context) has the permission of the method's perm tag.
-func PermissionedManagerAPI(impl ServedManagerAPI) *ManagerStruct {
+func PermissionedManagerAPI(impl ServedManagerAPI, observe ...CallObserver) *ManagerStruct {
 	s := &ManagerStruct{}
-	permissioned(impl, &s.Internal)
+	permissioned(impl, &s.Internal, observe...)
 	return s
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ipfs-force-community/venus-cluster-go/metrics"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/dashboard"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/manager"
@@ -113,7 +114,7 @@ func runDaemon(c *cli.Context) error {
 	onListening(ln.Addr())
 	log.Infow("daemon running", "addr", ln.Addr().String(), "home", home, "conf-dir", confDir)
 	announcePages(ln.Addr())
-	opts := append(authOpts, server.WithHandler("/piecestore/", built.PieceStore), server.WithPage(dashboard.Handler()))
+	opts := append(authOpts, server.WithHandler("/piecestore/", built.PieceStore), server.WithPage(dashboard.Handler()), server.WithMetrics(metrics.NewRegistry()))
 	err = server.Serve(ctx, ln, server.New(built.Manager, opts...))
 	log.Info("stop application")
 	return err

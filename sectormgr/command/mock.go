@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/metrics"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/dashboard"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
@@ -109,7 +110,7 @@ func runMock(c *cli.Context) error {
 	onListening(ln.Addr())
 	announcePages(ln.Addr())
 
-	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()), server.WithPage(dashboard.Handler()))...))
+	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()), server.WithPage(dashboard.Handler()), server.WithMetrics(metrics.NewRegistry()))...))
 	log.Info("stop application")
 	return err
 }

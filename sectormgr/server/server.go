@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/metrics"
 )
 
 var log = logging.Logger("server")
@@ -55,6 +57,7 @@ type options struct {
 	defaultPerms   []api.Permission
 	hosts          []string
 	page           http.Handler
+	metrics        *prometheus.Registry
 }
 
 // Option changes how New builds the handler.
@@ -96,6 +99,13 @@ func WithPage(h http.Handler) Option {
 	return func(o *options) { o.page = h }
 }
 
+// WithMetrics serves reg at /debug/metrics, with the manager's own series registered on it: RPC
+// latency by method, sectors by state, workers online and expired, and pings. Under auth a scrape
+// needs a read token (Prometheus's `authorization` setting); without auth it is open, like the api.
+func WithMetrics(reg *prometheus.Registry) Option {
+	return func(o *options) { o.metrics = reg }
+}
+
 // ErrNoAuth is what an open manager answers to Venus.AuthVerify.
 var ErrNoAuth = errors.New("this venus-sector-manager runs without auth (a mock without --home), so it has no secret to verify tokens with: " +
 	"remove the token from the caller (sector_manager.rpc_client.token of a worker), or start the manager with --home")
@@ -126,7 +136,11 @@ func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 	// go-jsonrpc serves every exported method of what it is given; the permissioned struct
 	// narrows that to the API, so helpers of an implementation (the mock's accessors) never reach
 	// the wire.
-	rpc.Register(api.ManagerNamespace, api.PermissionedManagerAPI(served{ManagerAPI: impl, verify: o.verify}))
+	var observe []api.CallObserver
+	if o.metrics != nil {
+		observe = append(observe, registerManagerMetrics(o.metrics, impl))
+	}
+	rpc.Register(api.ManagerNamespace, api.PermissionedManagerAPI(served{ManagerAPI: impl, verify: o.verify}, observe...))
 
 	var callers func(ctx context.Context, token string) ([]api.Permission, error)
 	if o.verify != nil {
@@ -141,6 +155,13 @@ func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 			h = requirePerm(callers, o.defaultPerms, api.PermRead, pattern, h)
 		}
 		mux.Handle(pattern, h)
+	}
+	if o.metrics != nil {
+		h := metrics.Handler(o.metrics)
+		if callers != nil {
+			h = requirePerm(callers, o.defaultPerms, api.PermRead, "the metrics", h)
+		}
+		mux.Handle(metrics.Path, h)
 	}
 	if o.page != nil {
 		mux.Handle("/", o.page)

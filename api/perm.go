@@ -269,13 +269,13 @@ func ManagerPerm(method string) Permission { return permTable((*ManagerClient)(n
 // WorkerAdminPerm is the permission a VenusWorker method needs ("" for an unknown method).
 func WorkerAdminPerm(method string) Permission { return permTable((*WorkerAdminClient)(nil))[method] }
 
-// permissioned fills every func field of out (a pointer to a client struct with perm tags) with a
-// function that checks the field's permission and then calls the method of the same name on in:
-// go-jsonrpc's auth.PermissionedProxy, with CheckPerm's error.
 // CallObserver is told of every call a permissioned api serves: its method, how long it took and
 // its error (a refused permission included).
 type CallObserver func(method string, took time.Duration, err error)
 
+// permissioned fills every func field of out (a pointer to a client struct with perm tags) with a
+// function that checks the field's permission and then calls the method of the same name on in:
+// go-jsonrpc's auth.PermissionedProxy, with CheckPerm's error. Every observer is told of every call.
 func permissioned(in any, out any, observe ...CallObserver) {
 	table := permTable(out)
 	rv := reflect.ValueOf(out).Elem()
@@ -289,28 +289,29 @@ func permissioned(in any, out any, observe ...CallObserver) {
 		}
 		name := field.Name
 		ft := field.Type
-		rv.Field(i).Set(reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
-			ctx := args[0].Interface().(context.Context)
-			start := time.Now()
+		// call is the method behind its permission check.
+		call := func(ctx context.Context, args []reflect.Value) []reflect.Value {
 			err := CheckPerm(ctx, name, need)
 			if err == nil {
-				out := fn.Call(args)
-				if len(observe) > 0 {
-					err, _ = out[len(out)-1].Interface().(error)
-					for _, o := range observe {
-						o(name, time.Since(start), err)
-					}
-				}
-				return out
-			}
-			for _, o := range observe {
-				o(name, time.Since(start), err)
+				return fn.Call(args)
 			}
 			rerr := reflect.ValueOf(&err).Elem()
 			if ft.NumOut() == 2 {
 				return []reflect.Value{reflect.Zero(ft.Out(0)), rerr}
 			}
 			return []reflect.Value{rerr}
+		}
+		rv.Field(i).Set(reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
+			ctx := args[0].Interface().(context.Context)
+			start := time.Now()
+			out := call(ctx, args)
+			if len(observe) > 0 {
+				err, _ := out[len(out)-1].Interface().(error)
+				for _, o := range observe {
+					o(name, time.Since(start), err)
+				}
+			}
+			return out
 		}))
 	}
 }

@@ -1,5 +1,5 @@
 // Package metrics holds what both daemons need to serve Prometheus metrics at /debug/metrics (the
-// Lotus convention): a registry of their own, the bucket layouts, and the handler.
+// Lotus convention): a registry of their own, the bucket layout of calls, and the handler.
 package metrics
 
 import (
@@ -13,9 +13,6 @@ import (
 
 // Path is where a daemon serves its metrics.
 const Path = "/debug/metrics"
-
-// StepBuckets spans a sealing step, from 1 s to 24 h.
-var StepBuckets = prometheus.ExponentialBucketsRange(1, 24*60*60, 16)
 
 // CallBuckets spans an RPC, from 1 ms to 5 min.
 var CallBuckets = prometheus.ExponentialBucketsRange(0.001, 300, 16)

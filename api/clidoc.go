@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"time"
 )
 
 // The --json documents of both daemons' CLIs. Their field names are a contract with the
@@ -27,10 +28,21 @@ type ThreadDoc struct {
 	PausedSeconds *uint64 `json:"paused_seconds"`
 	State         string  `json:"state"`
 	LastError     *string `json:"last_error"`
+	// The progress of the thread (VenusWorker.WorkerProgress), null from a worker without it.
+	StateEnteredAt *time.Time `json:"state_entered_at"`
+	SecondsInState *float64   `json:"seconds_in_state"`
+	Step           *string    `json:"step"`
+	BytesDone      *int64     `json:"bytes_done"`
+	BytesTotal     *int64     `json:"bytes_total"`
 }
 
-// NewThreadsDoc is the document of threads, in their order.
-func NewThreadsDoc(threads []WorkerThreadInfo) ThreadsDoc {
+// NewThreadsDoc is the document of threads, in their order, with their progress as of now
+// (progress may be nil: a worker without WorkerProgress).
+func NewThreadsDoc(threads []WorkerThreadInfo, progress []ThreadProgress, now time.Time) ThreadsDoc {
+	byIndex := make(map[int]ThreadProgress, len(progress))
+	for _, p := range progress {
+		byIndex[p.Index] = p
+	}
 	doc := ThreadsDoc{Threads: []ThreadDoc{}}
 	for _, t := range threads {
 		d := ThreadDoc{Index: t.Index, Location: t.Location, Paused: t.Paused, PausedSeconds: t.PausedElapsed,
@@ -38,6 +50,14 @@ func NewThreadsDoc(threads []WorkerThreadInfo) ThreadsDoc {
 		if t.SectorID != nil {
 			id := FormatSectorID(*t.SectorID)
 			d.Sector = &id
+		}
+		if p, ok := byIndex[t.Index]; ok && p.State == t.State {
+			d.Step, d.BytesDone, d.BytesTotal = p.Step, p.BytesDone, p.BytesTotal
+			if p.StateEnteredAt != nil {
+				at := p.StateEnteredAt.UTC().Truncate(time.Second)
+				secs := max(now.Sub(*p.StateEnteredAt).Round(100*time.Millisecond).Seconds(), 0)
+				d.StateEnteredAt, d.SecondsInState = &at, &secs
+			}
 		}
 		doc.Threads = append(doc.Threads, d)
 	}

@@ -56,10 +56,10 @@ func TestWireMethodNames(t *testing.T) {
 		"AcquireDeals", "AllocateSanpUpSector", "AllocateSector", "AssignTicket", "FindSector", "ListSectors",
 		"PollPreCommitState", "PollProofState", "ReportAborted", "ReportFinalized", "ReportState", "RestoreSector",
 		"SectorHistory", "StoreBasicInfo", "StoreReserveSpace", "SubmitPersisted", "SubmitPreCommit", "SubmitProof",
-		"SubmitSnapUpProof", "Version", "WaitSeed", "WorkerAdminDrain", "WorkerAdminList", "WorkerAdminPause", "WorkerAdminResume",
+		"SubmitSnapUpProof", "Version", "WaitSeed", "WorkerAdminDrain", "WorkerAdminList", "WorkerAdminPause", "WorkerAdminProgress", "WorkerAdminResume",
 		"WorkerGetPingInfo", "WorkerPing", "WorkerPingInfoList", "WorkerPingInfoRemove", "WorkerResolveDest",
 	}
-	wantWorker := []string{"WorkerDrain", "WorkerList", "WorkerPause", "WorkerRemoveEnv", "WorkerResume", "WorkerSetEnv"}
+	wantWorker := []string{"WorkerDrain", "WorkerList", "WorkerPause", "WorkerProgress", "WorkerRemoveEnv", "WorkerResume", "WorkerSetEnv"}
 	check := func(iface any, want []string) {
 		it := reflect.TypeOf(iface).Elem()
 		var got []string

@@ -80,6 +80,8 @@ type SealerCliAPI interface {
 	WorkerAdminResume(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)
 	// WorkerAdminDrain proxies VenusWorker.WorkerDrain(drained) to worker (an addition of ours).
 	WorkerAdminDrain(ctx context.Context, worker string, drained bool) (bool, error)
+	// WorkerAdminProgress proxies VenusWorker.WorkerProgress to worker (an addition of ours).
+	WorkerAdminProgress(ctx context.Context, worker string) ([]ThreadProgress, error)
 }
 
 // ManagerAPI is what a manager implementation (the mock, the daemon) serves under Venus at /rpc/v0;
@@ -137,6 +139,7 @@ type ManagerClient struct {
 	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)                         `perm:"admin"`
 	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)          `perm:"admin"`
 	WorkerAdminDrain     func(ctx context.Context, worker string, drained bool) (bool, error)                         `perm:"admin"`
+	WorkerAdminProgress  func(ctx context.Context, worker string) ([]ThreadProgress, error)                           `perm:"admin"`
 
 	AuthVerify func(ctx context.Context, token string) ([]Permission, error) `perm:"read"`
 }

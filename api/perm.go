@@ -290,8 +290,8 @@ func permissioned(in any, out any, observe ...CallObserver) {
 		name := field.Name
 		ft := field.Type
 		// call is the method behind its permission check.
-		call := func(ctx context.Context, args []reflect.Value) []reflect.Value {
-			err := CheckPerm(ctx, name, need)
+		call := func(args []reflect.Value) []reflect.Value {
+			err := CheckPerm(args[0].Interface().(context.Context), name, need)
 			if err == nil {
 				return fn.Call(args)
 			}
@@ -301,17 +301,37 @@ func permissioned(in any, out any, observe ...CallObserver) {
 			}
 			return []reflect.Value{rerr}
 		}
-		rv.Field(i).Set(reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
-			ctx := args[0].Interface().(context.Context)
-			start := time.Now()
-			out := call(ctx, args)
-			if len(observe) > 0 {
-				err, _ := out[len(out)-1].Interface().(error)
-				for _, o := range observe {
-					o(name, time.Since(start), err)
-				}
-			}
-			return out
-		}))
+		rv.Field(i).Set(observed(name, ft, call, observe))
 	}
+}
+
+// ObserveCalls has observe told of every call made through client, a pointer to a go-jsonrpc
+// client struct such as ManagerClient, once it is connected.
+func ObserveCalls(client any, observe CallObserver) {
+	rv := reflect.ValueOf(client).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		if f.Kind() != reflect.Func || f.IsNil() {
+			continue
+		}
+		orig := reflect.ValueOf(f.Interface())
+		f.Set(observed(rv.Type().Field(i).Name, f.Type(), orig.Call, []CallObserver{observe}))
+	}
+}
+
+// observed is call, a function of type ft whose last result is an error, telling every observer
+// of every call: its method name, how long it took and its error.
+func observed(name string, ft reflect.Type, call func([]reflect.Value) []reflect.Value, observe []CallObserver) reflect.Value {
+	if len(observe) == 0 {
+		return reflect.MakeFunc(ft, call)
+	}
+	return reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
+		start := time.Now()
+		out := call(args)
+		err, _ := out[len(out)-1].Interface().(error)
+		for _, o := range observe {
+			o(name, time.Since(start), err)
+		}
+		return out
+	})
 }

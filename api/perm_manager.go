@@ -145,6 +145,10 @@ func (s *ManagerStruct) WorkerAdminDrain(ctx context.Context, worker string, dra
 	return s.Internal.WorkerAdminDrain(ctx, worker, drained)
 }
 
+func (s *ManagerStruct) WorkerAdminProgress(ctx context.Context, worker string) ([]ThreadProgress, error) {
+	return s.Internal.WorkerAdminProgress(ctx, worker)
+}
+
 func (s *ManagerStruct) AuthVerify(ctx context.Context, token string) ([]Permission, error) {
 	return s.Internal.AuthVerify(ctx, token)
 }

@@ -30,7 +30,7 @@ func TestMethodPermissions(t *testing.T) {
 		"RestoreSector": "admin", "WorkerPingInfoRemove": "admin",
 		// The proxy calls a worker with the manager's credential: every one of them needs admin.
 		"WorkerResolveDest": "admin", "WorkerAdminList": "admin", "WorkerAdminPause": "admin", "WorkerAdminResume": "admin",
-		"WorkerAdminDrain": "admin",
+		"WorkerAdminDrain": "admin", "WorkerAdminProgress": "admin",
 	}
 	it := reflect.TypeOf((*api.ServedManagerAPI)(nil)).Elem()
 	if it.NumMethod() != len(manager) {
@@ -43,7 +43,7 @@ func TestMethodPermissions(t *testing.T) {
 		}
 	}
 	worker := map[string]api.Permission{
-		"WorkerList": "read", "WorkerPause": "admin", "WorkerResume": "admin", "WorkerSetEnv": "admin", "WorkerRemoveEnv": "admin", "WorkerDrain": "admin",
+		"WorkerList": "read", "WorkerPause": "admin", "WorkerResume": "admin", "WorkerSetEnv": "admin", "WorkerRemoveEnv": "admin", "WorkerDrain": "admin", "WorkerProgress": "read",
 	}
 	for name, want := range worker {
 		if got := api.WorkerAdminPerm(name); got != want {

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
 	"github.com/filecoin-project/go-state-types/abi"
@@ -178,6 +180,10 @@ func (f *fakeManager) WorkerAdminPause(_ context.Context, _ string, index uint64
 
 func (f *fakeManager) WorkerAdminResume(_ context.Context, _ string, _ uint64, setTo *string) (bool, error) {
 	return setTo != nil, nil
+}
+
+func (f *fakeManager) WorkerAdminProgress(_ context.Context, worker string) ([]api.ThreadProgress, error) {
+	return []api.ThreadProgress{{Index: 0, State: "PC1Done"}}, nil
 }
 
 func (f *fakeManager) WorkerAdminDrain(_ context.Context, worker string, drained bool) (bool, error) {
@@ -521,8 +527,9 @@ func (fakeWorker) WorkerResume(_ context.Context, _ uint64, setTo *string) (bool
 	return setTo == nil, nil
 }
 
-func (fakeWorker) WorkerSetEnv(context.Context, string, string) error { return nil }
-func (fakeWorker) WorkerRemoveEnv(context.Context, string) error      { return nil }
+func (fakeWorker) WorkerProgress(context.Context) ([]api.ThreadProgress, error) { return nil, nil }
+func (fakeWorker) WorkerSetEnv(context.Context, string, string) error           { return nil }
+func (fakeWorker) WorkerRemoveEnv(context.Context, string) error                { return nil }
 func (fakeWorker) WorkerDrain(_ context.Context, drained bool) (bool, error) {
 	return drained, nil
 }
@@ -647,6 +654,12 @@ func TestRPCGoClientCliCalls(t *testing.T) {
 	if method, params := rec.lastParams(t); method != "Venus.WorkerAdminDrain" || params != `["w1",true]` {
 		t.Errorf("WorkerAdminDrain sent %s %s", method, params)
 	}
+	if p, err := c.WorkerAdminProgress(ctx, "w1"); err != nil || len(p) != 1 || p[0].State != "PC1Done" {
+		t.Errorf("WorkerAdminProgress = %+v, %v", p, err)
+	}
+	if method, params := rec.lastParams(t); method != "Venus.WorkerAdminProgress" || params != `["w1"]` {
+		t.Errorf("WorkerAdminProgress sent %s %s", method, params)
+	}
 }
 
 func TestIsMockManager(t *testing.T) {
@@ -659,5 +672,34 @@ func TestIsMockManager(t *testing.T) {
 		if got := api.IsMockManager(v); got != want {
 			t.Errorf("IsMockManager(%q) = %v", v, got)
 		}
+	}
+}
+
+// ObserveCalls times every call of a client by its method name, its error included, and changes
+// nothing of what goes on the wire.
+func TestObserveCallsOfAClient(t *testing.T) {
+	srv, rec := startManager(t, &fakeManager{})
+	c := newManagerClient(t, srv)
+	var mu sync.Mutex
+	var seen []string
+	api.ObserveCalls(c, func(method string, took time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("%s %v %v", method, err == nil, took > 0))
+	})
+	ctx := context.Background()
+	if _, err := c.AssignTicket(ctx, abi.SectorID{Miner: 10000, Number: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if method, params := rec.lastParams(t); method != "Venus.AssignTicket" || params != `[{"Miner":10000,"Number":1}]` {
+		t.Errorf("observed client sent %s %s", method, params)
+	}
+	if _, err := c.AssignTicket(ctx, abi.SectorID{Miner: 10000, Number: missingSector}); !api.IsSectorStateNotFound(err) {
+		t.Fatalf("AssignTicket(missing) = %v, want the not-found code through the wrapper", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"AssignTicket true true", "AssignTicket false true"}; !slices.Equal(seen, want) {
+		t.Errorf("observed %v, want %v", seen, want)
 	}
 }

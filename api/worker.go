@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
 )
@@ -19,6 +20,21 @@ type WorkerAdminAPI interface {
 	// threads finish the sector they hold and take no new one. It reports whether that changed
 	// anything, once the change is saved.
 	WorkerDrain(ctx context.Context, drained bool) (bool, error)
+	// WorkerProgress says where each thread stands in its state (an addition of ours): since
+	// when, and the bytes done of a long step (tree_d, transfer).
+	WorkerProgress(ctx context.Context) ([]ThreadProgress, error)
+}
+
+// ThreadProgress is one thread in WorkerProgress. StateEnteredAt is when the thread entered its
+// state, or took its job up again after a restart. Step and BytesTotal are set while a long step
+// runs; BytesDone stays null when the step does not count its bytes (an external processor).
+type ThreadProgress struct {
+	Index          int        `json:"index"`
+	State          string     `json:"state"`
+	StateEnteredAt *time.Time `json:"state_entered_at"`
+	Step           *string    `json:"step"`
+	BytesDone      *int64     `json:"bytes_done"`
+	BytesTotal     *int64     `json:"bytes_total"`
 }
 
 // WorkerAdminClient is a go-jsonrpc client of WorkerAdminAPI. The perm tag of a field is the
@@ -30,6 +46,7 @@ type WorkerAdminClient struct {
 	WorkerSetEnv    func(ctx context.Context, name string, value string) error           `perm:"admin"`
 	WorkerRemoveEnv func(ctx context.Context, name string) error                         `perm:"admin"`
 	WorkerDrain     func(ctx context.Context, drained bool) (bool, error)                `perm:"admin"`
+	WorkerProgress  func(ctx context.Context) ([]ThreadProgress, error)                  `perm:"read"`
 }
 
 // NewWorkerAdminClient talks to a worker's admin API at http://<dest>/, as the original manager does.

@@ -7,7 +7,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"sort"
 	"sync"
 	"syscall"
@@ -24,6 +23,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/sealing"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/telemetry"
 )
 
 // startRig serves a benchManager on loopback and opens a worker daemon with n sealing threads
@@ -101,22 +101,9 @@ func (t *timer) add(name string, d time.Duration) {
 	t.mu.Unlock()
 }
 
-// timeClient replaces every method of a go-jsonrpc func-field client with one that times it.
+// timeClient has every call of a go-jsonrpc func-field client timed into t.
 func timeClient(c any, t *timer) {
-	v := reflect.ValueOf(c).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Field(i)
-		if f.Kind() != reflect.Func || f.IsNil() {
-			continue
-		}
-		name, orig := v.Type().Field(i).Name, f.Interface()
-		f.Set(reflect.MakeFunc(f.Type(), func(args []reflect.Value) []reflect.Value {
-			start := time.Now()
-			out := reflect.ValueOf(orig).Call(args)
-			t.add(name, time.Since(start))
-			return out
-		}))
-	}
+	api.ObserveCalls(c, func(method string, took time.Duration, _ error) { t.add(method, took) })
 }
 
 func timed[I, O any](p processor.Processor[I, O], name string, t *timer) processor.Processor[I, O] {
@@ -147,7 +134,7 @@ func BenchmarkPipelineBreakdown(b *testing.B) {
 				b.Fatal(err)
 			}
 			rpcs, procs := newTimer(), newTimer()
-			pool := handWiredPool(b, cfg, rpcs, procs)
+			pool := handWiredPool(b, cfg, rpcs, procs, nil)
 			fsync := fsyncLatency(b, b.TempDir(), 100)
 
 			ctx, cancel := context.WithCancel(context.Background())
@@ -215,8 +202,9 @@ func BenchmarkPipelineBreakdown(b *testing.B) {
 	}
 }
 
-// handWiredPool is daemon.New's sealing pool with a timed manager client and timed processors.
-func handWiredPool(b *testing.B, cfg *config.Config, rpcs, procs *timer) *sealing.Pool {
+// handWiredPool is daemon.New's sealing pool with a timed manager client and timed processors,
+// recording into rec as the daemon does when rec is not nil (metrics off when it is).
+func handWiredPool(b *testing.B, cfg *config.Config, rpcs, procs *timer, rec *telemetry.Recorder) *sealing.Pool {
 	b.Helper()
 	ctx := context.Background()
 	rpc, closeRPC, err := api.NewManagerClient(ctx, cfg.SectorManager.Addr.URL(api.ManagerRPCPath), nil)
@@ -225,7 +213,16 @@ func handWiredPool(b *testing.B, cfg *config.Config, rpcs, procs *timer) *sealin
 	}
 	b.Cleanup(closeRPC)
 	timeClient(rpc, rpcs)
-	set, closer, err := setup.Build(ctx, cfg.Processors, limit.NewLocks(cfg.Processors.ExtLocks))
+	limits, locks := limit.NewStagePool(cfg.Processors.Limitation), limit.NewLocks(cfg.Processors.ExtLocks)
+	var restarted func(string)
+	var observer sealing.Observer
+	if rec != nil {
+		api.ObserveCalls(rpc, rec.ManagerCall)
+		limits.ObserveWaits(rec.Waited)
+		locks.ObserveWaits(rec.Waited)
+		restarted, observer = rec.Restarted, rec
+	}
+	set, closer, err := setup.Build(ctx, cfg.Processors, locks, restarted)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -248,8 +245,7 @@ func handWiredPool(b *testing.B, cfg *config.Config, rpcs, procs *timer) *sealin
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := &sealing.Env{RPC: rpc, Procs: set, Limits: limit.NewStagePool(cfg.Processors.Limitation),
-		Attached: attached, Instance: "bench"}
+	env := &sealing.Env{RPC: rpc, Procs: set, Limits: limits, Attached: attached, Instance: "bench", Observer: observer}
 	pool := &sealing.Pool{}
 	for _, tc := range cfg.Threads() {
 		loc, err := store.OpenLocation(tc.Location)

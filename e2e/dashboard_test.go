@@ -121,6 +121,9 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#threads-body tr[data-index="0"] button.pause`)),
 	)
 	waitFor(t, "the worker says thread 0 is paused", 30*time.Second, func() bool { return thread0Paused(t, w) })
+	// The time in state comes from the worker's progress (Venus.WorkerAdminProgress).
+	browse(t, tab, 20*time.Second, "thread 1 shows its time in state",
+		discard(chromedp.Poll[bool](`(document.querySelector('#threads-body tr[data-index="1"] td:nth-child(5)') || {}).textContent > ''`)))
 	browse(t, tab, 20*time.Second, "the page shows thread 0 paused and resumes it",
 		chromedp.WaitVisible(chromedp.CSS(`#threads-body tr[data-index="0"][data-paused="true"] button.resume`)),
 		chromedp.Click(chromedp.CSS(`#threads-body tr[data-index="0"] button.resume`)),

@@ -53,10 +53,27 @@ func TestSealsSectorsEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(js.stdout), &doc); js.code != 0 || err != nil || len(doc.Threads) != 3 {
 		t.Fatalf("list --json = %d %v:\n%s%s", js.code, err, js.stdout, js.stderr)
 	}
+	withProgress := 0
 	for i, th := range doc.Threads {
 		if th.Index != i || !strings.HasSuffix(th.Location, filepath.Base(w.stores[i])) || th.State == "" {
 			t.Errorf("thread %d in --json = %+v", i, th)
 		}
+		if th.StateEnteredAt != nil && (th.SecondsInState == nil || time.Since(*th.StateEnteredAt) > 10*time.Minute) {
+			t.Errorf("thread %d in --json: entered its state at %v, %v seconds ago", i, th.StateEnteredAt, th.SecondsInState)
+		}
+		if th.StateEnteredAt != nil {
+			withProgress++
+		}
+	}
+	// A thread that changed state between the two calls the CLI makes shows no progress; three
+	// at once would be a worker that does not report it.
+	if withProgress == 0 {
+		t.Errorf("no thread in --json has its progress:\n%s", js.stdout)
+	}
+
+	// A worker without a token serves its metrics open, as its api (on loopback).
+	if status, body := scrapeMetrics(t, w.adminAddr, ""); status != 200 || !strings.Contains(body, `venus_worker_threads{plan="sealer"`) {
+		t.Errorf("open worker metrics: %d %.300q", status, body)
 	}
 
 	// Every finished sector's sealed file and cache files are in the attached store, and every

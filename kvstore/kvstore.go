@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -215,20 +216,49 @@ func (v *View) Prefixed(prefix string) *View {
 type Stats struct {
 	Commits    int64
 	CommitTime time.Duration
+	// Buckets counts the commits that took at most CommitBuckets[i] (cumulative, as a
+	// Prometheus histogram's are).
+	Buckets []int64
 }
 
-var commits, commitNanos atomic.Int64
+// CommitBuckets are the upper bounds of Stats.Buckets: 100 µs to 10 s.
+var CommitBuckets = []time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond,
+	2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond,
+	50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+var (
+	commits, commitNanos atomic.Int64
+	// commitsUpTo[i] counts the commits that took at most CommitBuckets[i] and more than the bound
+	// before it; ReadStats accumulates them.
+	commitsUpTo = make([]atomic.Int64, len(CommitBuckets))
+)
 
 // ReadStats returns the counts so far; subtract two readings to get those of a period.
 func ReadStats() Stats {
-	return Stats{Commits: commits.Load(), CommitTime: time.Duration(commitNanos.Load())}
+	s := Stats{Commits: commits.Load(), CommitTime: time.Duration(commitNanos.Load()), Buckets: make([]int64, len(CommitBuckets))}
+	var sum int64
+	for i := range CommitBuckets {
+		sum += commitsUpTo[i].Load()
+		s.Buckets[i] = sum
+	}
+	return s
+}
+
+func countCommit(took time.Duration) {
+	if i, _ := slices.BinarySearch(CommitBuckets, took); i < len(CommitBuckets) {
+		commitsUpTo[i].Add(1)
+	}
+	commitNanos.Add(int64(took))
+	commits.Add(1)
 }
 
 // update is bolt's Update (one fsync'd commit) with the commit counted in Stats.
 func (db *DB) update(fn func(tx *bolt.Tx) error) error {
 	start := time.Now()
 	err := db.bolt.Update(fn)
-	commitNanos.Add(int64(time.Since(start)))
-	commits.Add(1)
+	countCommit(time.Since(start))
 	return err
 }

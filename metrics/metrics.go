@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 )
 
 // Path is where a daemon serves its metrics.
@@ -48,6 +50,26 @@ func (c *CallLatency) Observe(method string, took time.Duration, err error) {
 		result = "error"
 	}
 	c.hist.WithLabelValues(method, result).Observe(took.Seconds())
+}
+
+// KVStoreCommits is a histogram of the process's kvstore commits (each an fsync'd write
+// transaction), read from kvstore.ReadStats at scrape time.
+type KVStoreCommits struct{ desc *prometheus.Desc }
+
+// NewKVStoreCommits names the histogram.
+func NewKVStoreCommits(name string) *KVStoreCommits {
+	return &KVStoreCommits{desc: prometheus.NewDesc(name, "Commits of the meta stores (fsync'd write transactions), by duration.", nil, nil)}
+}
+
+func (k *KVStoreCommits) Describe(ch chan<- *prometheus.Desc) { ch <- k.desc }
+
+func (k *KVStoreCommits) Collect(ch chan<- prometheus.Metric) {
+	s := kvstore.ReadStats()
+	buckets := make(map[float64]uint64, len(kvstore.CommitBuckets))
+	for i, bound := range kvstore.CommitBuckets {
+		buckets[bound.Seconds()] = uint64(s.Buckets[i])
+	}
+	ch <- prometheus.MustNewConstHistogram(k.desc, uint64(s.Commits), s.CommitTime.Seconds(), buckets)
 }
 
 // GaugesFunc is a gauge vector with one label whose values are computed at every scrape by

@@ -36,6 +36,10 @@ run -bench 'BenchmarkManager$' -benchtime 10x ./bench/
 run -bench 'BenchmarkWorkerFootprint$|BenchmarkRecovery$' -benchtime 1x ./bench/
 # 6. The production manager over JSON-RPC to the simulated Lotus node (issue 11).
 run -bench 'BenchmarkChainSectors$|BenchmarkChainInFlight$' -benchtime 16x ./bench/
+# 7. Operations (issue 13): the pipeline with metrics on and off; the dashboard in Chromium (skipped
+# without it). The scrape at 256 threads is part of 3.
+run -bench 'BenchmarkPipelineMetrics$' -benchtime "${PIPELINE_SECTORS}x" -count 1 ./bench/
+run -bench 'BenchmarkDashboardLoad$' -benchtime 3x ./bench/
 
 ELAPSED=$(($(date +%s) - START))
 "$GO" run ./bench/mkreport \

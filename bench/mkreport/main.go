@@ -208,9 +208,32 @@ func Report(w io.Writer, r Results, machine map[string]string, notes string) {
 	p("locations, to the last thread asking for a sector.\n\n")
 	p("| recovery | fresh start | ratio |\n|---|---|---|\n| %s ms | %s ms | %s |\n", num(g(rc, "recovery_ms")), num(g(rc, "fresh_ms")), num(g(rc, "x_fresh")))
 	chainSection(p, g)
+	operationsSection(p, g)
 	if notes != "" {
 		p("\n%s", notes)
 	}
+}
+
+// operationsSection is issue 13's figures: what the metrics cost the pipeline, a scrape of a busy
+// worker, and the dashboard in a browser.
+func operationsSection(p func(string, ...any), g func(name, unit string) float64) {
+	p("\n## 7. Operations: metrics and dashboard\n\n")
+	p("`BenchmarkPipelineMetrics`: the pipeline of section 1, wired as the daemon wires it, with the worker's metrics off and\n")
+	p("on (every state, stage, limitation wait and manager call recorded; the registry scraped every second, 15x Prometheus's\n")
+	p("default), alternating, %d rounds each; best round of each, thread time per sector.\n\n", 3)
+	p("| threads | metrics off | metrics on | on over off |\n|---|---|---|---|\n")
+	for _, n := range []int{1, 8} {
+		name := fmt.Sprintf("BenchmarkPipelineMetrics/threads=%d", n)
+		p("| %d | %s ms | %s ms | %s |\n", n, num(g(name, "off_ms/sector/thread")), num(g(name, "on_ms/sector/thread")), num(g(name, "on_x_off")))
+	}
+	w := "BenchmarkWorkerFootprint/threads=256"
+	p("\n`/debug/metrics` of a real worker with 256 threads each holding a sector (section 3), 200 scrapes one at a time:\n")
+	p("p50 %s ms, p99 %s ms, %s KiB; p50 over the same worker's `WorkerList` p50: %sx.\n", num(g(w, "scrape_p50_ms")),
+		num(g(w, "scrape_p99_ms")), num(g(w, "scrape_KiB")), num(g(w, "scrape_x_list_p50")))
+	d := "BenchmarkDashboardLoad"
+	p("\n`BenchmarkDashboardLoad`: the dashboard opened in headless Chromium until its tables are filled, against a manager with\n")
+	p("1,000 workers and 10,000 sectors; baseline: the same page against an empty manager.\n\n")
+	p("| full | empty | ratio |\n|---|---|---|\n| %s ms | %s ms | %s |\n", num(g(d, "page_ms")), num(g(d, "empty_ms")), num(g(d, "x_empty")))
 }
 
 // chainSection is issue 11's figures: the production manager (manager.Build) against the

@@ -128,6 +128,7 @@ func TestUtilWorkerInfoJSON(t *testing.T) {
 	_, empty := fakeworker.Start(t)
 	ping(t, c, api.WorkerInfo{Name: "w1", Dest: w})
 	ping(t, c, api.WorkerInfo{Name: "empty", Dest: empty})
+	cliAt(t, fakeworker.StartedAt.Add(90*time.Second))
 	want := `{
   "drained": false,
   "threads": [
@@ -138,7 +139,12 @@ func TestUtilWorkerInfoJSON(t *testing.T) {
       "paused": false,
       "paused_seconds": null,
       "state": "Empty",
-      "last_error": null
+      "last_error": null,
+      "state_entered_at": "2026-12-05T15:00:00Z",
+      "seconds_in_state": 90,
+      "step": null,
+      "bytes_done": null,
+      "bytes_total": null
     },
     {
       "index": 1,
@@ -147,7 +153,12 @@ func TestUtilWorkerInfoJSON(t *testing.T) {
       "paused": true,
       "paused_seconds": 822,
       "state": "PC1Done",
-      "last_error": "permanent: oom"
+      "last_error": "permanent: oom",
+      "state_entered_at": "2026-12-05T15:00:00Z",
+      "seconds_in_state": 90,
+      "step": null,
+      "bytes_done": null,
+      "bytes_total": null
     }
   ]
 }

@@ -121,7 +121,12 @@ func utilWorkerInfo(c *cli.Context) error {
 			return err
 		}
 		if c.Bool(flagJSON) {
-			doc := api.NewThreadsDoc(threads)
+			progress, err := m.WorkerAdminProgress(c.Context, name)
+			if err != nil {
+				// A worker or a manager of the original has no progress: the document says null.
+				fmt.Fprintf(c.App.ErrWriter, "worker progress unavailable, its fields are null: %v\n", err)
+			}
+			doc := api.NewThreadsDoc(threads, progress, now())
 			doc.Drained = &drained
 			return api.WriteDoc(c.App.Writer, doc)
 		}

@@ -157,6 +157,13 @@ func (p *Proxy) Resume(ctx context.Context, worker string, index uint64, setTo *
 	})
 }
 
+// Progress returns where each of the worker's threads stands in its state.
+func (p *Proxy) Progress(ctx context.Context, worker string) ([]api.ThreadProgress, error) {
+	return call(ctx, p, worker, "WorkerProgress", func(ctx context.Context, c *api.WorkerAdminClient) ([]api.ThreadProgress, error) {
+		return c.WorkerProgress(ctx)
+	})
+}
+
 // Drain turns the worker's drain on or off; false means it already was.
 func (p *Proxy) Drain(ctx context.Context, worker string, drained bool) (bool, error) {
 	return call(ctx, p, worker, "WorkerDrain", func(ctx context.Context, c *api.WorkerAdminClient) (bool, error) {

@@ -191,6 +191,7 @@ func (f *fakeThreads) Pause(i uint64) (bool, error) {
 }
 func (f *fakeThreads) Resume(uint64, *string) (bool, error) { return true, nil }
 func (f *fakeThreads) SetDrained(bool) (bool, error)        { return true, nil }
+func (f *fakeThreads) Progress() []api.ThreadProgress       { return nil }
 
 // The proxy path: util worker pause goes to the manager with an operator's admin token; the
 // manager calls the registered worker with its worker-admin credential, which the worker has the

@@ -19,8 +19,8 @@ const scrapeTimeout = 10 * time.Second
 func registerManagerMetrics(reg *prometheus.Registry, impl api.ManagerAPI) api.CallObserver {
 	calls := metrics.NewCallLatency(reg, "venus_sector_manager_rpc_duration_seconds", "Venus.* calls served, by method and result.")
 	pings := prometheus.NewCounter(prometheus.CounterOpts{Name: "venus_sector_manager_worker_pings_total", Help: "WorkerPing calls received (rate() gives pings per second)."})
-	reg.MustRegister(pings,
-		metrics.NewGaugesFunc("venus_sector_manager_sectors", "Sectors being sealed, by the state their worker last reported.", "state",
+	reg.MustRegister(pings, metrics.NewKVStoreCommits("venus_sector_manager_kvstore_commit_duration_seconds"),
+		metrics.NewGaugesFunc("venus_sector_manager_sectors", "Sectors being sealed, by the state their worker last reported (Allocated: none yet).", "state",
 			func() (map[string]float64, error) { return sectorsByState(impl) }),
 		metrics.NewGaugesFunc("venus_sector_manager_workers", "Workers that pinged, online or expired (no ping for 10 minutes).", "status",
 			func() (map[string]float64, error) { return workersByStatus(impl, time.Now()) }))
@@ -39,9 +39,11 @@ func sectorsByState(impl api.ManagerAPI) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]float64{}
+	// Allocated (nothing reported yet) is always there, so that a sum over the states is 0, not
+	// empty, on a manager with no sector being sealed.
+	out := map[string]float64{"Allocated": 0}
 	for _, s := range list {
-		state := "Allocated" // allocated, nothing reported yet
+		state := "Allocated"
 		if s.LatestState != nil {
 			state = s.LatestState.StateChange.Next
 		}

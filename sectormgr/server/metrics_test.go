@@ -45,6 +45,7 @@ func TestManagerMetrics(t *testing.T) {
 		`venus_sector_manager_sectors{state="Allocated"} 1`,
 		`venus_sector_manager_workers{status="online"} 1`,
 		`venus_sector_manager_workers{status="expired"} 0`,
+		`venus_sector_manager_kvstore_commit_duration_seconds_count `,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(body, want) {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
@@ -152,14 +151,14 @@ func New(impl api.ManagerAPI, opts ...Option) http.Handler {
 	for pattern, h := range o.extra {
 		if callers != nil {
 			// The piece store serves deal payloads: any token of the cluster may read them.
-			h = requirePerm(callers, o.defaultPerms, api.PermRead, pattern, h)
+			h = api.RequirePerm(callers, o.defaultPerms, api.PermRead, pattern, h)
 		}
 		mux.Handle(pattern, h)
 	}
 	if o.metrics != nil {
 		h := metrics.Handler(o.metrics)
 		if callers != nil {
-			h = requirePerm(callers, o.defaultPerms, api.PermRead, "the metrics", h)
+			h = api.RequirePerm(callers, o.defaultPerms, api.PermRead, "the metrics", h)
 		}
 		mux.Handle(metrics.Path, h)
 	}
@@ -197,54 +196,8 @@ func mountPprof(mux *http.ServeMux, verify func(ctx context.Context, token strin
 			mux.Handle(path, h)
 			continue
 		}
-		mux.Handle(path, requirePerm(verify, nil, api.PermAdmin, "the profiler", h))
+		mux.Handle(path, api.RequirePerm(verify, nil, api.PermAdmin, "the profiler", h))
 	}
-}
-
-// requirePerm serves next to requests whose Authorization header carries a token with perm, or
-// that carry none when the defaults include perm; the others get one line naming what needs
-// what: 401 (no or invalid token) or 403 (a token without perm). The token is checked before
-// anything of the request is read.
-func requirePerm(verify func(ctx context.Context, token string) ([]api.Permission, error), defaults []api.Permission,
-	perm api.Permission, what string, next http.Handler) http.Handler {
-	article := "a"
-	if strings.ContainsAny(string(perm)[:1], "aeiou") {
-		article = "an"
-	}
-	need := fmt.Sprintf("%s needs %s %s token (Authorization: Bearer <token>)", what, article, perm)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		token = strings.TrimSpace(token)
-		if !found || token == "" {
-			if allows(defaults, perm) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			http.Error(w, need+": none was sent", http.StatusUnauthorized)
-			return
-		}
-		perms, err := verify(r.Context(), token)
-		if err != nil {
-			http.Error(w, need+": "+err.Error(), http.StatusUnauthorized)
-			return
-		}
-		if !allows(perms, perm) {
-			http.Error(w, fmt.Sprintf("%s: the token allows %v", need, perms), http.StatusForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// allows says whether perms grant perm: hold it, or a permission above it (a tokenless worker let
-// in with write may read pieces too).
-func allows(perms []api.Permission, perm api.Permission) bool {
-	for _, p := range perms {
-		if slices.Contains(api.AllowFor(p), perm) {
-			return true
-		}
-	}
-	return false
 }
 
 func newHTTPServer(handler http.Handler, base context.Context) *http.Server {

@@ -143,6 +143,11 @@ func (a *API) WorkerAdminResume(ctx context.Context, worker string, index uint64
 	return ok, err
 }
 
+// WorkerAdminProgress says where each of the worker's threads stands in its state.
+func (a *API) WorkerAdminProgress(ctx context.Context, worker string) ([]api.ThreadProgress, error) {
+	return a.proxy().Progress(ctx, worker)
+}
+
 // WorkerAdminDrain turns the worker's drain on or off.
 func (a *API) WorkerAdminDrain(ctx context.Context, worker string, drained bool) (bool, error) {
 	changed, err := a.proxy().Drain(ctx, worker, drained)

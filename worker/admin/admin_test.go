@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -64,6 +65,15 @@ type fakeThreads struct {
 func (f *fakeThreads) SetDrained(on bool) (bool, error) {
 	f.drained = append(f.drained, on)
 	return true, nil
+}
+
+func (f *fakeThreads) Progress() []api.ThreadProgress {
+	at := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	step, done, total := "transfer", int64(1024), int64(4096)
+	return []api.ThreadProgress{
+		{Index: 0, State: "C1Done", StateEnteredAt: &at},
+		{Index: 1, State: "Persisted", StateEnteredAt: &at, Step: &step, BytesDone: &done, BytesTotal: &total},
+	}
 }
 
 func (f *fakeThreads) List() []api.WorkerThreadInfo {
@@ -125,6 +135,8 @@ func TestWireLiteralJSON(t *testing.T) {
 		{`{"jsonrpc":"2.0","method":"VenusWorker.WorkerSetEnv","params":["A=B","1"],"id":10}`, `{"error":{"code":-32602,"message":"invalid environment variable name or value"},"id":10,"jsonrpc":"2.0"}`},
 		{`{"jsonrpc":"2.0","method":"VenusWorker.WorkerRemoveEnv","params":[""],"id":11}`, `{"error":{"code":-32602,"message":"invalid environment variable name"},"id":11,"jsonrpc":"2.0"}`},
 		{`{"jsonrpc":"2.0","method":"VenusWorker.WorkerRemoveEnv","params":["VC_ADMIN_TEST_ENV"],"id":12}`, `{"id":12,"jsonrpc":"2.0","result":null}`},
+		{`{"jsonrpc":"2.0","method":"VenusWorker.WorkerProgress","params":[],"id":13}`,
+			`{"id":13,"jsonrpc":"2.0","result":[{"index":0,"state":"C1Done","state_entered_at":"2026-12-05T15:00:00Z","step":null,"bytes_done":null,"bytes_total":null},{"index":1,"state":"Persisted","state_entered_at":"2026-12-05T15:00:00Z","step":"transfer","bytes_done":1024,"bytes_total":4096}]}`},
 	}
 	for _, c := range cases {
 		if got := post(t, url, c.req); got != c.resp {

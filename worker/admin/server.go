@@ -23,6 +23,7 @@ type Threads interface {
 	Pause(index uint64) (bool, error)
 	Resume(index uint64, setTo *string) (bool, error)
 	SetDrained(on bool) (bool, error)
+	Progress() []api.ThreadProgress
 }
 
 type handler struct {
@@ -109,6 +110,13 @@ func (h *handler) WorkerRemoveEnv(ctx context.Context, name string) error {
 		return api.InvalidParams("invalid environment variable name")
 	}
 	return os.Unsetenv(name)
+}
+
+func (h *handler) WorkerProgress(ctx context.Context) ([]api.ThreadProgress, error) {
+	if err := checkPerm(ctx, "WorkerProgress"); err != nil {
+		return nil, err
+	}
+	return h.threads.Progress(), nil
 }
 
 func (h *handler) WorkerDrain(ctx context.Context, drained bool) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -168,7 +169,12 @@ func listThreads(cctx *cli.Context) error {
 		return c.callError(err)
 	}
 	if cctx.Bool("json") {
-		return api.WriteDoc(cctx.App.Writer, api.NewThreadsDoc(threads))
+		progress, err := c.WorkerProgress(background(cctx))
+		if err != nil {
+			// A worker of the original has no progress: the document says null.
+			fmt.Fprintf(cctx.App.ErrWriter, "worker progress unavailable, its fields are null: %v\n", err)
+		}
+		return api.WriteDoc(cctx.App.Writer, api.NewThreadsDoc(threads, progress, time.Now()))
 	}
 	for _, t := range threads {
 		fmt.Fprintln(cctx.App.Writer, admin.FormatThreadLine(t))

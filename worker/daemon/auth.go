@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/metrics"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 )
@@ -46,10 +47,23 @@ func checkToken(ctx context.Context, rpc *api.ManagerClient, cfg *config.Config)
 	return admin.NewVerifier(rpc.AuthVerify, endpoint, token, perms), nil
 }
 
-// adminHandler serves the admin api: checking tokens when the worker has one, open otherwise.
+// adminHandler serves the admin api and the metrics: checking tokens when the worker has one
+// (the metrics need read), open otherwise.
 func (d *Daemon) adminHandler() http.Handler {
+	scrape := metrics.Handler(d.metrics)
+	var rpc http.Handler
 	if d.verifier == nil {
-		return admin.NewHandler(d.pool)
+		rpc = admin.NewHandler(d.pool)
+	} else {
+		rpc = admin.NewHandlerWithAuth(d.pool, d.verifier.Verify)
+		scrape = api.RequirePerm(api.WorkerAdminPerms(d.verifier.Verify), nil, api.PermRead, "the metrics", scrape)
 	}
-	return admin.NewHandlerWithAuth(d.pool, d.verifier.Verify)
+	scrape = &api.BrowserGuard{Next: scrape}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == metrics.Path {
+			scrape.ServeHTTP(w, r)
+			return
+		}
+		rpc.ServeHTTP(w, r)
+	})
 }

@@ -10,24 +10,29 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/kvstore"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/metrics"
 	"github.com/ipfs-force-community/venus-cluster-go/version"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/admin"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/piecestore"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/sealing"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/store"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/telemetry"
 )
 
 // dialTimeout bounds start-up probes of the sector manager.
@@ -52,12 +57,16 @@ type Daemon struct {
 	verifier *admin.Verifier
 	// pingNow asks the pinger for a ping before the next tick (after a drain change).
 	pingNow chan struct{}
+	// metrics is the registry served at /debug/metrics; rec records into it.
+	metrics *prometheus.Registry
+	rec     *telemetry.Recorder
 }
 
 // New runs the start-up sequence of spec/worker.md §3.1; any error aborts start-up and names
 // what to fix.
 func New(ctx context.Context, cfg *config.Config) (*Daemon, error) {
-	d := &Daemon{cfg: cfg, log: logging.Logger("daemon")}
+	d := &Daemon{cfg: cfg, log: logging.Logger("daemon"), metrics: metrics.NewRegistry()}
+	d.rec = telemetry.New(d.metrics, telemetry.Sources{Threads: d.threadSamples, Drained: func() bool { return d.pool.Drained() }})
 	if err := d.start(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -76,6 +85,7 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("sector manager client for %s: %w", addr.URL(api.ManagerRPCPath), err)
 	}
+	api.ObserveCalls(d.rpc, d.rec.ManagerCall)
 	localIP, err := localIPToward(addr.DialAddr())
 	if err != nil {
 		return err
@@ -94,7 +104,9 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	procs, closeProcs, err := setup.Build(ctx, cfg.Processors, limit.NewLocks(cfg.Processors.ExtLocks))
+	locks := limit.NewLocks(cfg.Processors.ExtLocks)
+	locks.ObserveWaits(d.rec.Waited)
+	procs, closeProcs, err := setup.Build(ctx, cfg.Processors, locks, d.rec.Restarted)
 	if err != nil {
 		return err
 	}
@@ -103,8 +115,10 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 		return fmt.Errorf("admin api: listen on %s (worker.rpc_server.host/port): %w", cfg.AdminListenAddr(), err)
 	}
 	d.info = workerInfo(cfg.Worker.Name, localIP, d.listener.Addr())
-	env := &sealing.Env{RPC: d.rpc, Procs: procs, Limits: limit.NewStagePool(cfg.Processors.Limitation),
-		Attached: attached, Instance: d.info.Name, StaticTreeD: static}
+	limits := limit.NewStagePool(cfg.Processors.Limitation)
+	limits.ObserveWaits(d.rec.Waited)
+	env := &sealing.Env{RPC: d.rpc, Procs: procs, Limits: limits, Attached: attached, Instance: d.info.Name,
+		StaticTreeD: static, Observer: d.rec}
 	if cfg.Sealing.EnableDeals {
 		// Only the global [sealing].enable_deals builds the piece store (spec/worker.md §10.2).
 		env.Pieces = piecestore.New(addr.Origin(), cfg.SectorManager.Token, cfg.SectorManager.PieceToken)
@@ -112,6 +126,7 @@ func (d *Daemon) start(ctx context.Context) (err error) {
 	if err := d.openThreads(env); err != nil {
 		return err
 	}
+	d.zeroMetrics(limits, locks)
 	return d.openDrain(env)
 }
 
@@ -239,6 +254,30 @@ func (d *Daemon) openThreads(env *sealing.Env) error {
 		d.pool.Threads = append(d.pool.Threads, t)
 	}
 	return nil
+}
+
+// zeroMetrics starts at zero the series of what this worker may report.
+func (d *Daemon) zeroMetrics(limits, locks *limit.Pool) {
+	k := telemetry.Known{Levels: sealing.Levels(), ExtStages: setup.ExternalStages, Limitations: limits.Names(),
+		Stages: []string{processor.StageTreeD, sealing.StageAddPiece, processor.StagePC1, processor.StagePC2,
+			processor.StageC1, processor.StageC2, processor.StageTransfer}}
+	for kind, names := range locks.Names() {
+		k.Limitations[kind] = append(k.Limitations[kind], names...)
+	}
+	for _, t := range d.pool.Threads {
+		if !slices.Contains(k.Plans, t.Plan) {
+			k.Plans = append(k.Plans, t.Plan)
+		}
+	}
+	d.rec.Zero(k)
+}
+
+// threadSamples is every thread as a scrape shows it.
+func (d *Daemon) threadSamples() []telemetry.Thread {
+	if d.pool == nil {
+		return nil
+	}
+	return telemetry.ThreadsOf(d.pool)
 }
 
 // AdminAddr is where the admin API listens (useful when the config asked for port 0).

@@ -23,6 +23,44 @@ var log = logging.Logger("limit")
 // sealing.Limiter.
 type Pool struct {
 	limits map[string]*limit
+	// capKind names the wait on a concurrency cap for the observer: "concurrent" for the stage
+	// limitations, "ext_locks" for the locks of external processors.
+	capKind string
+	// waited, when set, is told how long each Acquire of a limited name waited, by kind
+	// ("concurrent", "staggered", "ext_locks"). It is set before the pool is shared.
+	waited func(kind, name string, took time.Duration)
+}
+
+// Limitation kinds, as the observer of waits names them.
+const (
+	KindConcurrent = "concurrent"
+	KindStaggered  = "staggered"
+	KindExtLocks   = "ext_locks"
+)
+
+// Names lists the limited names by the kind of their waits.
+func (p *Pool) Names() map[string][]string {
+	out := map[string][]string{}
+	for _, name := range sortedKeys(p.limits) {
+		l := p.limits[name]
+		if l.slots != nil {
+			out[p.capKind] = append(out[p.capKind], name)
+		}
+		if l.gate != nil {
+			out[KindStaggered] = append(out[KindStaggered], name)
+		}
+	}
+	return out
+}
+
+// ObserveWaits has fn told how long each Acquire of a limited name waited; call it before the
+// pool is used.
+func (p *Pool) ObserveWaits(fn func(kind, name string, took time.Duration)) { p.waited = fn }
+
+func (p *Pool) observe(kind, name string, since time.Time) {
+	if p.waited != nil {
+		p.waited(kind, name, time.Since(since))
+	}
 }
 
 // limit is what one name is bound by: a concurrency cap, a start gate, or both.
@@ -33,7 +71,7 @@ type limit struct {
 
 // NewPool builds a pool of concurrency caps and staggered start gates.
 func NewPool(concurrent map[string]uint, staggered map[string]time.Duration) *Pool {
-	p := &Pool{limits: map[string]*limit{}}
+	p := &Pool{limits: map[string]*limit{}, capKind: KindConcurrent}
 	for _, name := range sortedKeys(concurrent) {
 		if n := concurrent[name]; n > 0 {
 			p.entry(name).slots = make(chan struct{}, n)
@@ -54,7 +92,11 @@ func NewPool(concurrent map[string]uint, staggered map[string]time.Duration) *Po
 func NewStagePool(l config.Limitation) *Pool { return NewPool(l.Concurrent, l.Staggered) }
 
 // NewLocks builds the [processors.ext_locks] pool: named counting locks, concurrency only.
-func NewLocks(locks map[string]uint) *Pool { return NewPool(locks, nil) }
+func NewLocks(locks map[string]uint) *Pool {
+	p := NewPool(locks, nil)
+	p.capKind = KindExtLocks
+	return p
+}
 
 func (p *Pool) entry(name string) *limit {
 	l, ok := p.limits[name]
@@ -74,17 +116,21 @@ func (p *Pool) Acquire(ctx context.Context, name string) (release func(), err er
 		return func() {}, nil
 	}
 	if l.slots != nil {
+		start := time.Now()
 		select {
 		case l.slots <- struct{}{}:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		p.observe(p.capKind, name, start)
 	}
 	if l.gate != nil {
+		start := time.Now()
 		if err := l.gate.pass(ctx); err != nil {
 			l.freeSlot()
 			return nil, err
 		}
+		p.observe(KindStaggered, name, start)
 	}
 	return l.releaser(), nil
 }

@@ -236,3 +236,66 @@ func TestShortStaggerIgnored(t *testing.T) {
 		}
 	}
 }
+
+// Every Acquire of a limited name tells the observer how long it waited on the cap, then on the
+// gate; the ext_locks pool names its cap waits ext_locks.
+func TestWaitsAreObserved(t *testing.T) {
+	type wait struct {
+		kind, name string
+		took       time.Duration
+	}
+	var mu sync.Mutex
+	var waits []wait
+	observe := func(kind, name string, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, wait{kind, name, took})
+	}
+	p := NewPool(map[string]uint{"pc1": 1}, map[string]time.Duration{"pc1": time.Second})
+	p.ObserveWaits(observe)
+	release, err := p.Acquire(context.Background(), "pc1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		release()
+	}()
+	release2, err := p.Acquire(context.Background(), "pc1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release2()
+	if _, err := p.Acquire(context.Background(), "unlimited"); err != nil {
+		t.Fatal(err)
+	}
+	locks := NewLocks(map[string]uint{"gpu": 1})
+	locks.ObserveWaits(observe)
+	if r, err := locks.Acquire(context.Background(), "gpu"); err != nil {
+		t.Fatal(err)
+	} else {
+		r()
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	var kinds []string
+	for _, w := range waits {
+		kinds = append(kinds, w.kind+"/"+w.name)
+	}
+	want := []string{"concurrent/pc1", "staggered/pc1", "concurrent/pc1", "staggered/pc1", "ext_locks/gpu"}
+	if len(kinds) != len(want) {
+		t.Fatalf("waits = %v, want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("waits = %v, want %v", kinds, want)
+		}
+	}
+	if waits[2].took < 40*time.Millisecond {
+		t.Errorf("the second pc1 waited %s on the cap, held 50ms by the first", waits[2].took)
+	}
+	if n := p.Names(); len(n["concurrent"]) != 1 || len(n["staggered"]) != 1 || locks.Names()["ext_locks"][0] != "gpu" {
+		t.Errorf("names = %v and %v", n, locks.Names())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/progress"
 )
 
 // Ctrl is a thread's control block, shared between the thread and the admin API.
@@ -18,6 +19,10 @@ type Ctrl struct {
 	state    State
 	lastErr  *string
 	activity activity
+	// enteredAt is when the thread entered state (or took up its job at start-up).
+	enteredAt time.Time
+	// step counts the bytes of the long step under way; nil between steps.
+	step *progress.Counter
 
 	// pause holds at most one pending pause request; it is observed at the thread's check points.
 	pause chan struct{}
@@ -122,8 +127,51 @@ func (c *Ctrl) clearPaused() {
 
 func (c *Ctrl) setJob(id *abi.SectorID, st State) {
 	c.mu.Lock()
+	if st != c.state || !sameSector(id, c.jobID) || c.enteredAt.IsZero() {
+		c.enteredAt = time.Now()
+	}
 	c.jobID, c.state = id, st
 	c.mu.Unlock()
+}
+
+func sameSector(a, b *abi.SectorID) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// timeInState is how long the thread has been in its state.
+func (c *Ctrl) timeInState() time.Duration {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.enteredAt.IsZero() {
+		return 0
+	}
+	return time.Since(c.enteredAt)
+}
+
+// setStep shows the counter of the step under way; nil when it ends.
+func (c *Ctrl) setStep(step *progress.Counter) {
+	c.mu.Lock()
+	c.step = step
+	c.mu.Unlock()
+}
+
+// Progress is where the thread stands in its state.
+func (c *Ctrl) Progress(index int) api.ThreadProgress {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p := api.ThreadProgress{Index: index, State: c.state.String()}
+	if !c.enteredAt.IsZero() {
+		at := c.enteredAt.UTC()
+		p.StateEnteredAt = &at
+	}
+	if c.step != nil {
+		step, total := c.step.Step, c.step.Total
+		p.Step, p.BytesTotal = &step, &total
+		if done, counted := c.step.Counted(); counted {
+			p.BytesDone = &done
+		}
+	}
+	return p
 }
 
 // Info is the thread as WorkerList reports it.

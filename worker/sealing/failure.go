@@ -19,6 +19,11 @@ const (
 	Critical
 )
 
+// Levels are the names of every Level.
+func Levels() []string {
+	return []string{Temporary.String(), Permanent.String(), Abort.String(), Critical.String()}
+}
+
 func (l Level) String() string {
 	return [...]string{"Temporary", "Permanent", "Abort", "Critical"}[l]
 }

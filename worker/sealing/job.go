@@ -3,11 +3,13 @@ package sealing
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 	"go.uber.org/zap"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/progress"
 )
 
 // Event is what a step produced: its kind selects the next state, apply writes its data into the job.
@@ -86,6 +88,7 @@ func (j *job) apply(ev *Event) *Failure {
 	if err := saveRecord(j.t.Loc.DB, j.rec); err != nil {
 		return crit("%w", err)
 	}
+	j.t.env.Observer.StateLeft(j.t.Plan, prev.String(), j.t.Ctrl.timeInState())
 	j.refreshLogger()
 	j.t.Ctrl.setJob(j.rec.SectorID(), j.rec.State)
 	j.log.Infow("state changed", "prev", prev, "next", j.rec.State, "event", ev.Kind)
@@ -146,6 +149,15 @@ func (j *job) sectorSize() (abi.SectorSize, *Failure) {
 	return size, nil
 }
 
+// counted runs fn with a progress counter of step in its context, which WorkerProgress shows
+// while fn runs.
+func (j *job) counted(step string, total int64, fn func(ctx context.Context) error) error {
+	c := progress.New(step, total)
+	j.t.Ctrl.setStep(c)
+	defer j.t.Ctrl.setStep(nil)
+	return fn(progress.With(j.ctx, c))
+}
+
 // stage holds a stage token for the duration of fn.
 func (j *job) stage(name string, fn func() (*Event, *Failure)) (*Event, *Failure) {
 	j.t.Ctrl.setActivity(waiting)
@@ -159,5 +171,15 @@ func (j *job) stage(name string, fn func() (*Event, *Failure)) (*Event, *Failure
 		return nil, crit("acquire %s token: %w", name, err)
 	}
 	defer release()
-	return fn()
+	return j.timed(name, fn)
+}
+
+// timed runs a processor stage and tells the observer how long it took.
+func (j *job) timed(stage string, fn func() (*Event, *Failure)) (*Event, *Failure) {
+	start := time.Now()
+	ev, f := fn()
+	if f == nil || !f.interrupt {
+		j.t.env.Observer.StageDone(stage, time.Since(start), f != nil)
+	}
+	return ev, f
 }

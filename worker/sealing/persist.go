@@ -1,6 +1,8 @@
 package sealing
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -79,11 +81,35 @@ func (j *job) persistFiles(dataFile, cacheDir string) (string, *Failure) {
 		Stores: map[string]processor.TransferStoreInfo{target.Name: {Name: target.Name}},
 		Routes: routes,
 	}
-	if _, err := j.t.env.Procs.Transfer.Process(j.ctx, task); err != nil {
+	total := sourceBytes(routes)
+	start := time.Now()
+	err := j.counted(processor.StageTransfer, total, func(ctx context.Context) error {
+		_, err := j.t.env.Procs.Transfer.Process(ctx, task)
+		return err
+	})
+	if took := time.Since(start); j.ctx.Err() == nil {
+		j.t.env.Observer.StageDone(processor.StageTransfer, took, err != nil)
+		if err == nil {
+			j.t.env.Observer.Persisted(total, took)
+		}
+	}
+	if err != nil {
 		return "", perm("transfer persist sector files to %s (%s): %w", target.Name, target.Root, err)
 	}
 	j.log.Infow("sector files persisted", "store", target.Name)
 	return target.Name, nil
+}
+
+// sourceBytes is what the routes have to copy: the sizes of their sources (one that cannot be
+// read counts nothing; the transfer will say why).
+func sourceBytes(routes []processor.TransferRoute) int64 {
+	var total int64
+	for _, r := range routes {
+		if info, err := os.Stat(r.Src.URI); err == nil {
+			total += info.Size()
+		}
+	}
+	return total
 }
 
 // refuseOtherContent stops a transfer that would replace a file already in the store with other

@@ -39,6 +39,24 @@ func (p *Pool) List() []api.WorkerThreadInfo {
 	return out
 }
 
+// Plans are the threads' plans, in index order.
+func (p *Pool) Plans() []string {
+	out := make([]string, len(p.Threads))
+	for i, t := range p.Threads {
+		out[i] = t.Plan
+	}
+	return out
+}
+
+// Progress reports where every thread stands in its state, in index order.
+func (p *Pool) Progress() []api.ThreadProgress {
+	out := make([]api.ThreadProgress, len(p.Threads))
+	for i, t := range p.Threads {
+		out[i] = t.Ctrl.Progress(t.Index)
+	}
+	return out
+}
+
 func (p *Pool) thread(index uint64) (*Thread, error) {
 	if index >= uint64(len(p.Threads)) {
 		return nil, api.InvalidParams("worker #%d not found", index)

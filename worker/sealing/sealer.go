@@ -193,12 +193,17 @@ func (j *job) addPieces() (*Event, *Failure) {
 	if f != nil {
 		return nil, f
 	}
-	pieces, f := j.writeStaged(j.t.Loc.Unsealed(s.ID), size, j.rec.Deals)
-	if f != nil {
-		return nil, f
-	}
-	return event(EvAddPiece, func(r *Record) { r.Phases.Pieces = pieces }), nil
+	return j.timed(StageAddPiece, func() (*Event, *Failure) {
+		pieces, f := j.writeStaged(j.t.Loc.Unsealed(s.ID), size, j.rec.Deals)
+		if f != nil {
+			return nil, f
+		}
+		return event(EvAddPiece, func(r *Record) { r.Phases.Pieces = pieces }), nil
+	})
 }
+
+// StageAddPiece names the writing of the staged file in the stage metrics (it has no processor).
+const StageAddPiece = "add_piece"
 
 // buildTreeD builds the data tree of the staged file into prepared/<s>, or links the static one for
 // CC sectors when allowed (spec/worker.md §6.4).
@@ -227,7 +232,11 @@ func (j *job) buildTreeD(allowStatic bool) (*Event, *Failure) {
 			return event(EvBuildTreeD, nil), nil
 		}
 		task := processor.TreeDInput{RegisteredProof: processor.SealProof(s.ProofType), StagedFile: j.t.Loc.Unsealed(s.ID), CacheDir: prepared}
-		if _, err := j.t.env.Procs.TreeD.Process(j.ctx, task); err != nil {
+		err := j.counted(processor.StageTreeD, int64(size), func(ctx context.Context) error {
+			_, err := j.t.env.Procs.TreeD.Process(ctx, task)
+			return err
+		})
+		if err != nil {
 			return nil, perm("build tree_d: %w", err)
 		}
 		return event(EvBuildTreeD, nil), nil

@@ -44,7 +44,28 @@ type Env struct {
 	Pieces PieceWriter
 	// Drain keeps empty threads from taking a sector while it is on; nil is never drained.
 	Drain *Drain
+	// Observer is told what the threads do (the worker's metrics); nil records nothing.
+	Observer Observer
 }
+
+// Observer is told what the threads do, for the worker's metrics. Its methods must be cheap and
+// safe for concurrent use: threads call them on their way.
+type Observer interface {
+	StateLeft(plan, state string, took time.Duration)
+	StageDone(stage string, took time.Duration, failed bool)
+	Retried(plan, state string)
+	Failed(level string)
+	Persisted(bytes int64, took time.Duration)
+}
+
+// unobserved is the Observer of a worker without metrics.
+type unobserved struct{}
+
+func (unobserved) StateLeft(string, string, time.Duration) {}
+func (unobserved) StageDone(string, time.Duration, bool)   {}
+func (unobserved) Retried(string, string)                  {}
+func (unobserved) Failed(string)                           {}
+func (unobserved) Persisted(int64, time.Duration)          {}
 
 // Thread is one sealing thread: a location, a plan, options, and the goroutine that runs them.
 type Thread struct {
@@ -65,6 +86,9 @@ type Thread struct {
 func NewThread(index int, plan string, opts config.Sealing, loc *store.Location, env *Env, log *zap.SugaredLogger) *Thread {
 	if env.Limits == nil {
 		env.Limits = Unlimited{}
+	}
+	if env.Observer == nil {
+		env.Observer = unobserved{}
 	}
 	return &Thread{Index: index, Plan: plan, Opts: opts, Loc: loc, Ctrl: newCtrl(), env: env,
 		log: log.With("thread", index, "location", loc.Root)}
@@ -190,6 +214,7 @@ func (t *Thread) runJob(ctx context.Context, resumeTo *State) *Failure {
 			return interrupted()
 		}
 		if f.Level == Temporary {
+			j.t.env.Observer.Failed(f.Level.String())
 			if f = j.retry(f); f != nil {
 				return j.settle(f)
 			}
@@ -304,6 +329,7 @@ func (j *job) retry(f *Failure) *Failure {
 	if err := saveRecord(j.t.Loc.DB, j.rec); err != nil {
 		return crit("%w", err)
 	}
+	j.t.env.Observer.Retried(j.t.Plan, j.rec.State.String())
 	j.log.Warnw("temporary failure, will retry", "err", f.Err, "retry", j.rec.Retry, "max_retries", j.t.Opts.MaxRetries)
 	return j.t.Ctrl.sleep(j.ctx, j.t.Opts.RecoverInterval)
 }
@@ -314,6 +340,7 @@ func (j *job) settle(f *Failure) *Failure {
 	if f.interrupt {
 		return f
 	}
+	j.t.env.Observer.Failed(f.Level.String())
 	if f.Level != Abort {
 		j.report(j.rec.State, j.rec.State, "None", f)
 		j.t.flushReports()

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ipfs-force-community/venus-cluster-go/worker/progress"
 )
 
 // copyChunk is how much a copy moves between two checks of its context.
@@ -197,11 +199,13 @@ func copyFile(ctx context.Context, src, dst string, srcInfo fs.FileInfo) error {
 // copyContent copies in chunks so a cancelled copy stops between them; io.CopyN of a file into
 // a file still lets the kernel copy each chunk (copy_file_range).
 func copyContent(ctx context.Context, out, in *os.File) error {
+	done := progress.Adder(ctx)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		_, err := copyN(out, in, copyChunk)
+		n, err := copyN(out, in, copyChunk)
+		done(n)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

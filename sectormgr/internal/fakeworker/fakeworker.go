@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc"
 
@@ -30,6 +31,10 @@ type Worker struct {
 	// Block, if not nil, is waited on by every call: a worker that hangs.
 	Block chan struct{}
 }
+
+// StartedAt is when every fake worker's threads entered their states (WorkerProgress), fixed so
+// that tests can pin the documents that show it.
+var StartedAt = time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
 
 var _ api.WorkerAdminAPI = (*Worker)(nil)
 
@@ -128,6 +133,19 @@ func (w *Worker) WorkerDrain(ctx context.Context, drained bool) (bool, error) {
 	changed := w.drained != drained
 	w.drained = drained
 	return changed, nil
+}
+
+// WorkerProgress reports each thread in its state since the worker started, with no step.
+func (w *Worker) WorkerProgress(ctx context.Context) ([]api.ThreadProgress, error) {
+	w.record(ctx, "WorkerProgress")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]api.ThreadProgress, len(w.threads))
+	for i, t := range w.threads {
+		at := StartedAt
+		out[i] = api.ThreadProgress{Index: t.Index, State: t.State, StateEnteredAt: &at}
+	}
+	return out, nil
 }
 
 // Drained tells whether the last WorkerDrain turned the drain on.

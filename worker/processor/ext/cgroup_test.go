@@ -131,7 +131,7 @@ func TestChildJoinsHostCgroup(t *testing.T) {
 	group := fmt.Sprintf("vc-worker-test-%d", os.Getpid())
 	e := entry("serve")
 	e.CGroup = config.CGroup{GroupName: group, CPUSet: "0"}
-	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil)
+	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

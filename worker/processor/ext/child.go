@@ -26,6 +26,8 @@ type child struct {
 	cfg   config.ExtProcessor
 	slots chan struct{} // one buffered item per call in flight; nil: unlimited
 	cg    *cgroup       // nil: no cpuset asked, or cgroups unusable here
+	// restarted is told of each restart; nil: nobody asked.
+	restarted func(stage string)
 
 	closing chan struct{} // closed by close: stop restarting
 	stopped chan struct{} // closed when the supervisor returned
@@ -39,14 +41,15 @@ type child struct {
 }
 
 // startChild spawns the first process of an entry; a failure here fails start-up.
-func startChild(ctx context.Context, stage string, index int, cfg config.ExtProcessor) (*child, error) {
+func startChild(ctx context.Context, stage string, index int, cfg config.ExtProcessor, restarted func(stage string)) (*child, error) {
 	c := &child{
-		stage:   stage,
-		index:   index,
-		cfg:     cfg,
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
-		changed: make(chan struct{}),
+		restarted: restarted,
+		stage:     stage,
+		index:     index,
+		cfg:       cfg,
+		closing:   make(chan struct{}),
+		stopped:   make(chan struct{}),
+		changed:   make(chan struct{}),
 	}
 	if cfg.Concurrent != nil {
 		if *cfg.Concurrent == 0 {
@@ -140,6 +143,9 @@ func (c *child) restart() (*process, error) {
 		}
 	}
 	log.Infow("external processor restarted", "stage", c.stage, "index", c.index, "pid", p.pid)
+	if c.restarted != nil {
+		c.restarted(c.stage)
+	}
 	return p, nil
 }
 

@@ -177,7 +177,7 @@ func newTestProducer(t *testing.T, locks *limit.Pool, entries ...config.ExtProce
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := NewProducer[testTask, testOut](ctx, testStage, entries, locks)
+	p, err := NewProducer[testTask, testOut](ctx, testStage, entries, locks, nil)
 	if err != nil {
 		t.Fatalf("start producer: %v", err)
 	}

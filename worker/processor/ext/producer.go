@@ -24,14 +24,15 @@ type Producer[I, O any] struct {
 var _ processor.Processor[processor.PC2Input, processor.PC2Output] = (*Producer[processor.PC2Input, processor.PC2Output])(nil)
 
 // NewProducer spawns every child of the stage and waits for each to be ready; any failure kills
-// the children already started. locks is the ext_locks pool (nil: no locks).
-func NewProducer[I, O any](ctx context.Context, stage string, entries []config.ExtProcessor, locks *limit.Pool) (*Producer[I, O], error) {
+// the children already started. locks is the ext_locks pool (nil: no locks); restarted, if not
+// nil, is told of every restart of a child that exited.
+func NewProducer[I, O any](ctx context.Context, stage string, entries []config.ExtProcessor, locks *limit.Pool, restarted func(stage string)) (*Producer[I, O], error) {
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("processors.%s: no subs section found: add at least one [[processors.%s]] table", stage, stage)
 	}
 	p := &Producer[I, O]{stage: stage, locks: locks, intn: rand.IntN}
 	for i, e := range entries {
-		c, err := startChild(ctx, stage, i, e)
+		c, err := startChild(ctx, stage, i, e, restarted)
 		if err != nil {
 			p.Close()
 			return nil, err

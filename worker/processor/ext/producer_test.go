@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -142,7 +143,7 @@ func TestPreviewCutsAtCharBoundary(t *testing.T) {
 func TestReadyTimeoutKillsChild(t *testing.T) {
 	e := entry("silent")
 	e.StableWait = 300 * time.Millisecond
-	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil)
+	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "timeout exceeded before child get ready") {
 		t.Fatalf("err = %v, want the ready timeout", err)
 	}
@@ -156,7 +157,7 @@ func TestReadyTimeoutKillsChild(t *testing.T) {
 }
 
 func TestUnexpectedFirstLine(t *testing.T) {
-	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("wrong")}, nil)
+	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("wrong")}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), `unexpected first line "hello there", want "test processor ready"`) {
 		t.Fatalf("err = %v, want unexpected first line", err)
 	}
@@ -165,7 +166,7 @@ func TestUnexpectedFirstLine(t *testing.T) {
 func TestStartFailureNamesTheProgram(t *testing.T) {
 	e := entry("serve")
 	e.Bin = filepath.Join(t.TempDir(), "no-such-binary")
-	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil)
+	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "no-such-binary") {
 		t.Fatalf("err = %v, want it to name the missing program", err)
 	}
@@ -199,7 +200,7 @@ func TestKilledChildFailsPendingAndComesBack(t *testing.T) {
 }
 
 func TestCloseKillsChildren(t *testing.T) {
-	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("serve"), entry("serve")}, nil)
+	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("serve"), entry("serve")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,4 +278,27 @@ func pidIn(t *testing.T, msg string) int {
 	}
 	pid, _ := strconv.Atoi(m[1])
 	return pid
+}
+
+// The restart of a child that died is told to the hook the worker's metrics count with.
+func TestRestartIsTold(t *testing.T) {
+	var restarts atomic.Int64
+	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("serve")}, nil,
+		func(stage string) {
+			if stage == testStage {
+				restarts.Add(1)
+			}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	pid := mustCall(t, p, testTask{Op: "echo"}).PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the restart to be told", func() bool { return restarts.Load() == 1 })
+	if next := mustCall(t, p, testTask{Op: "echo"}); next.PID == pid {
+		t.Fatalf("answer from the killed child %d", pid)
+	}
 }

@@ -25,14 +25,15 @@ var ExternalStages = []string{
 }
 
 // Build spawns the external processors of cfg, waiting for each to be ready, and returns the
-// full set. locks is the [processors.ext_locks] pool. Closing the returned Closer kills the
-// children; on error, those already started are killed before Build returns.
-func Build(ctx context.Context, cfg config.Processors, locks *limit.Pool) (processor.Set, io.Closer, error) {
+// full set. locks is the [processors.ext_locks] pool; restarted, if not nil, is told of every
+// restart of a child that exited. Closing the returned Closer kills the children; on error,
+// those already started are killed before Build returns.
+func Build(ctx context.Context, cfg config.Processors, locks *limit.Pool, restarted func(stage string)) (processor.Set, io.Closer, error) {
 	if err := checkStages(cfg.Ext); err != nil {
 		return processor.Set{}, nil, err
 	}
 	set := InProcess()
-	b := &builder{ctx: ctx, cfg: cfg, locks: locks}
+	b := &builder{ctx: ctx, cfg: cfg, locks: locks, restarted: restarted}
 	err := errors.Join(
 		external(b, processor.StageTreeD, &set.TreeD),
 		external(b, processor.StagePC1, &set.PC1),
@@ -64,11 +65,12 @@ func checkStages(exts map[string][]config.ExtProcessor) error {
 }
 
 type builder struct {
-	ctx     context.Context
-	cfg     config.Processors
-	locks   *limit.Pool
-	closers closers
-	failed  bool
+	ctx       context.Context
+	cfg       config.Processors
+	locks     *limit.Pool
+	restarted func(stage string)
+	closers   closers
+	failed    bool
 }
 
 // external replaces *dst by the stage's external processors when the config has any. Once one
@@ -78,7 +80,7 @@ func external[I, O any](b *builder, stage string, dst *processor.Processor[I, O]
 	if !ok || b.failed {
 		return nil
 	}
-	p, err := ext.NewProducer[I, O](b.ctx, stage, entries, b.locks)
+	p, err := ext.NewProducer[I, O](b.ctx, stage, entries, b.locks, b.restarted)
 	if err != nil {
 		b.failed = true
 		return err

@@ -68,7 +68,7 @@ func childEntry(t *testing.T, stage, pidDir string) config.ExtProcessor {
 }
 
 func TestBuildAllBuiltin(t *testing.T) {
-	set, closer, err := Build(context.Background(), config.Processors{}, nil)
+	set, closer, err := Build(context.Background(), config.Processors{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestBuildExternalStage(t *testing.T) {
 	cfg := config.Processors{Ext: map[string][]config.ExtProcessor{
 		processor.StageTransfer: {childEntry(t, processor.StageTransfer, pids)},
 	}}
-	set, closer, err := Build(context.Background(), cfg, limit.NewLocks(nil))
+	set, closer, err := Build(context.Background(), cfg, limit.NewLocks(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestBuildFailureKillsStartedChildren(t *testing.T) {
 		processor.StageTreeD: {childEntry(t, processor.StageTreeD, pids)}, // started before pc2
 		processor.StagePC2:   {broken},
 	}}
-	_, _, err := Build(context.Background(), cfg, nil)
+	_, _, err := Build(context.Background(), cfg, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "processors.pc2[0]") || !strings.Contains(err.Error(), "missing-plugin") {
 		t.Fatalf("err = %v, want it to name processors.pc2[0] and the missing program", err)
 	}
@@ -130,7 +130,7 @@ func TestBuildFailureKillsStartedChildren(t *testing.T) {
 
 func TestBuildRefusesInProcessStages(t *testing.T) {
 	cfg := config.Processors{Ext: map[string][]config.ExtProcessor{"c1": {{}}}}
-	if _, _, err := Build(context.Background(), cfg, nil); err == nil || !strings.Contains(err.Error(), "processors.c1: this stage cannot run as an external processor") {
+	if _, _, err := Build(context.Background(), cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "processors.c1: this stage cannot run as an external processor") {
 		t.Fatalf("err = %v, want c1 refused", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"github.com/ipfs-force-community/venus-cluster-go/piece/merkle"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/progress"
 )
 
 // FileName is the name rust-fil-proofs gives the tree_d store inside a cache directory.
@@ -195,7 +196,7 @@ func syncDir(dir string) {
 // buildChunks builds the subtree of every chunk of chunkLeaves leaves, writes its layers at their
 // place in out, and returns the chunk roots in order.
 func buildChunks(ctx context.Context, in, out *os.File, lay layout, chunkLeaves uint64) ([][32]byte, error) {
-	p := startChunkPipeline(in, out, lay, chunkLeaves)
+	p := startChunkPipeline(in, out, lay, chunkLeaves, progress.Adder(ctx))
 	p.feed(ctx)
 	return p.wait()
 }
@@ -208,6 +209,7 @@ type chunkPipeline struct {
 	lay         layout
 	chunkLeaves uint64
 	roots       [][32]byte
+	done        func(staged int64) // counts the staged bytes of each chunk written
 
 	next    chan uint64     // chunks to build
 	free    chan []byte     // buffers for a chunk's layers
@@ -220,12 +222,12 @@ type chunkPipeline struct {
 	stop chan struct{} // closed on the first error
 }
 
-func startChunkPipeline(in, out *os.File, lay layout, chunkLeaves uint64) *chunkPipeline {
+func startChunkPipeline(in, out *os.File, lay layout, chunkLeaves uint64, done func(int64)) *chunkPipeline {
 	chunks := lay.leaves / chunkLeaves
 	hashers := min(uint64(runtime.GOMAXPROCS(0)), chunks)
 	buffers := hashers + 2 // one being written and one ready, so hashers rarely wait
 	p := &chunkPipeline{
-		in: in, out: out, lay: lay, chunkLeaves: chunkLeaves,
+		in: in, out: out, lay: lay, chunkLeaves: chunkLeaves, done: done,
 		roots:   make([][32]byte, chunks),
 		next:    make(chan uint64),
 		free:    make(chan []byte, buffers),
@@ -302,6 +304,7 @@ func (p *chunkPipeline) write() {
 				p.fail(err)
 			}
 			p.roots[t.index] = t.root()
+			p.done(int64(p.chunkLeaves * NodeSize))
 		}
 		p.free <- t.layers
 	}

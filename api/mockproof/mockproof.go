@@ -5,10 +5,13 @@
 package mockproof
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/proof"
 )
 
 const (
@@ -126,4 +129,33 @@ func UpdateProof(proof abi.RegisteredUpdateProof, commROld, commRNew, commDNew [
 		out = append(out, block[:]...)
 	}
 	return out[:size]
+}
+
+const windowPoStDomain = "venus-cluster-go/mock-window-post/v1"
+
+// WindowPoStProofSize is the size of a mock WindowPoSt proof, one partition's SNARK.
+const WindowPoStProofSize = 192
+
+// WindowPoSt is the mock WindowPoSt proof of a miner's sectors (in sector number order) for
+// the challenge randomness: 192 bytes bound to every sector's number and sealed CID.
+func WindowPoSt(postProof abi.RegisteredPoStProof, minerID abi.ActorID, randomness []byte, sectors []proof.SectorInfo) []byte {
+	sorted := slices.Clone(sectors)
+	slices.SortFunc(sorted, func(a, b proof.SectorInfo) int { return cmp.Compare(a.SectorNumber, b.SectorNumber) })
+	h := sha256.New()
+	h.Write([]byte(windowPoStDomain))
+	h.Write(u64(uint64(postProof)))
+	h.Write(u64(uint64(minerID)))
+	h.Write(u64(uint64(len(randomness))))
+	h.Write(randomness)
+	for _, s := range sorted {
+		h.Write(u64(uint64(s.SectorNumber)))
+		h.Write(s.SealedCID.Bytes())
+	}
+	key := h.Sum(nil)
+	out := make([]byte, 0, WindowPoStProofSize)
+	for counter := uint64(0); len(out) < WindowPoStProofSize; counter++ {
+		block := sha256.Sum256(append(append([]byte{}, key...), u64(counter)...))
+		out = append(out, block[:]...)
+	}
+	return out[:WindowPoStProofSize]
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-address"
+	"github.com/filecoin-project/go-bitfield"
 	"github.com/filecoin-project/go-jsonrpc"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/big"
@@ -35,6 +36,9 @@ type FullNode interface {
 	StateGetRandomnessFromBeacon(ctx context.Context, dst crypto.DomainSeparationTag, epoch abi.ChainEpoch, entropy []byte, tsk TipSetKey) (abi.Randomness, error)
 	StateSectorPreCommitInfo(ctx context.Context, maddr address.Address, num abi.SectorNumber, tsk TipSetKey) (*miner.SectorPreCommitOnChainInfo, error)
 	StateSectorGetInfo(ctx context.Context, maddr address.Address, num abi.SectorNumber, tsk TipSetKey) (*SectorOnChainInfo, error)
+	StateMinerDeadlines(ctx context.Context, maddr address.Address, tsk TipSetKey) ([]Deadline, error)
+	StateMinerPartitions(ctx context.Context, maddr address.Address, dlIdx uint64, tsk TipSetKey) ([]Partition, error)
+	StateMinerSectors(ctx context.Context, maddr address.Address, sectors *bitfield.BitField, tsk TipSetKey) ([]*SectorOnChainInfo, error)
 	StateMinerPreCommitDepositForPower(ctx context.Context, maddr address.Address, pci miner.SectorPreCommitInfo, tsk TipSetKey) (big.Int, error)
 	StateMinerInitialPledgeCollateral(ctx context.Context, maddr address.Address, pci miner.SectorPreCommitInfo, tsk TipSetKey) (big.Int, error)
 	MpoolPushMessage(ctx context.Context, msg *Message, spec *MessageSendSpec) (*SignedMessage, error)
@@ -55,6 +59,9 @@ type fullNodeClient struct {
 	StateGetRandomnessFromBeacon       func(ctx context.Context, dst crypto.DomainSeparationTag, epoch abi.ChainEpoch, entropy []byte, tsk TipSetKey) (abi.Randomness, error)
 	StateSectorPreCommitInfo           func(ctx context.Context, maddr address.Address, num abi.SectorNumber, tsk TipSetKey) (*miner.SectorPreCommitOnChainInfo, error)
 	StateSectorGetInfo                 func(ctx context.Context, maddr address.Address, num abi.SectorNumber, tsk TipSetKey) (*SectorOnChainInfo, error)
+	StateMinerDeadlines                func(ctx context.Context, maddr address.Address, tsk TipSetKey) ([]Deadline, error)
+	StateMinerPartitions               func(ctx context.Context, maddr address.Address, dlIdx uint64, tsk TipSetKey) ([]Partition, error)
+	StateMinerSectors                  func(ctx context.Context, maddr address.Address, sectors *bitfield.BitField, tsk TipSetKey) ([]*SectorOnChainInfo, error)
 	StateMinerPreCommitDepositForPower func(ctx context.Context, maddr address.Address, pci miner.SectorPreCommitInfo, tsk TipSetKey) (big.Int, error)
 	StateMinerInitialPledgeCollateral  func(ctx context.Context, maddr address.Address, pci miner.SectorPreCommitInfo, tsk TipSetKey) (big.Int, error)
 	MpoolPushMessage                   func(ctx context.Context, msg *Message, spec *MessageSendSpec) (*SignedMessage, error)
@@ -219,6 +226,28 @@ func (n *Node) StateSectorGetInfo(ctx context.Context, maddr address.Address, nu
 	defer cancel()
 	si, err := n.c.StateSectorGetInfo(ctx, maddr, num, tsk)
 	return si, n.wrap("StateSectorGetInfo", err)
+}
+
+func (n *Node) StateMinerDeadlines(ctx context.Context, maddr address.Address, tsk TipSetKey) ([]Deadline, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	d, err := n.c.StateMinerDeadlines(ctx, maddr, tsk)
+	return d, n.wrap("StateMinerDeadlines", err)
+}
+
+func (n *Node) StateMinerPartitions(ctx context.Context, maddr address.Address, dlIdx uint64, tsk TipSetKey) ([]Partition, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	p, err := n.c.StateMinerPartitions(ctx, maddr, dlIdx, tsk)
+	return p, n.wrap("StateMinerPartitions", err)
+}
+
+// StateMinerSectors returns the miner's sectors in the bitfield (all of them for nil).
+func (n *Node) StateMinerSectors(ctx context.Context, maddr address.Address, sectors *bitfield.BitField, tsk TipSetKey) ([]*SectorOnChainInfo, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	s, err := n.c.StateMinerSectors(ctx, maddr, sectors, tsk)
+	return s, n.wrap("StateMinerSectors", err)
 }
 
 func (n *Node) StateMinerPreCommitDepositForPower(ctx context.Context, maddr address.Address, pci miner.SectorPreCommitInfo, tsk TipSetKey) (big.Int, error) {

@@ -7,6 +7,7 @@ package chain
 
 import (
 	"encoding/json"
+	"github.com/filecoin-project/go-bitfield"
 
 	"github.com/filecoin-project/go-address"
 	"github.com/filecoin-project/go-state-types/abi"
@@ -198,4 +199,22 @@ type MsgLookup struct {
 	ReturnDec any
 	TipSet    TipSetKey
 	Height    abi.ChainEpoch
+}
+
+// Deadline is Lotus's api.Deadline as StateMinerDeadlines serves it: the partitions proven in
+// the deadline's current window (PostSubmissions), the optimistic proofs open to dispute, and
+// the daily fee of its sectors (FIP-0100).
+type Deadline struct {
+	PostSubmissions      bitfield.BitField
+	DisputableProofCount uint64
+	DailyFee             abi.TokenAmount
+}
+
+// Partition is Lotus's api.Partition as StateMinerPartitions serves it.
+type Partition struct {
+	AllSectors        bitfield.BitField
+	FaultySectors     bitfield.BitField
+	RecoveringSectors bitfield.BitField
+	LiveSectors       bitfield.BitField
+	ActiveSectors     bitfield.BitField
 }

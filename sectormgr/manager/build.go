@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/piecestore"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/randomness"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/registry"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
@@ -58,7 +59,11 @@ type BuildOptions struct {
 	// OrphanTimeout, when positive, aborts the sectors that no worker calls about for this long
 	// after their allocation (orphanReaper); Now is its clock (default time.Now).
 	OrphanTimeout time.Duration
-	Now           func() time.Time
+	// Poster runs the WindowPoSt scheduler (daemon run --poster) for the miners with PoSt
+	// enabled, reading the head every PostPoll ([Common.API] ChainEventInterval when zero).
+	Poster   bool
+	PostPoll time.Duration
+	Now      func() time.Time
 }
 
 // Built is an assembled manager and what must be served and closed with it.
@@ -67,7 +72,9 @@ type Built struct {
 	PieceStore http.Handler
 	Commitment *commitment.Manager
 	Sectors    *sectors.Store
-	close      []func()
+	// Poster is the WindowPoSt scheduler, nil without BuildOptions.Poster.
+	Poster *poster.Scheduler
+	close  []func()
 }
 
 // Close stops the modules' background work and releases their clients.
@@ -165,19 +172,28 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		Version:    versionString(verifier),
 	})
 	if o.OrphanTimeout > 0 {
-		b.close = append(b.close, startReaper(newOrphanReaper(b.Manager, o.OrphanTimeout, o.Now)))
+		b.close = append(b.close, runInBackground(newOrphanReaper(b.Manager, o.OrphanTimeout, o.Now).run))
+	}
+	if o.Poster {
+		poll := o.PostPoll
+		if poll <= 0 {
+			poll = time.Duration(cfg.Common.API.ChainEventInterval)
+		}
+		b.Poster = poster.New(poster.Deps{Chain: node, Sender: sender, DB: o.DB, Stores: stores, Prover: poster.DefaultProver(),
+			Verifier: verifier, Miners: miners, Poll: poll})
+		b.close = append(b.close, runInBackground(b.Poster.Run))
 	}
 	ok = true
 	return b, nil
 }
 
-// startReaper runs r until the returned stop, which waits for a sweep in progress to end.
-func startReaper(r *orphanReaper) (stop func()) {
+// runInBackground runs fn until the returned stop, which waits for it to return.
+func runInBackground(fn func(ctx context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.run(ctx)
+		fn(ctx)
 	}()
 	return func() {
 		cancel()

@@ -30,3 +30,8 @@ func (FFI) AggregateSealProofs(agg proof.AggregateSealVerifyProofAndInfos, proof
 func (FFI) VerifyAggregateSeals(agg proof.AggregateSealVerifyProofAndInfos) (bool, error) {
 	return ffi.VerifyAggregateSeals(agg)
 }
+
+// VerifyWindowPoSt checks a WindowPoSt proof with filecoin-ffi.
+func (FFI) VerifyWindowPoSt(info proof.WindowPoStVerifyInfo) (bool, error) {
+	return ffi.VerifyWindowPoSt(info)
+}

@@ -10,5 +10,5 @@ import (
 // filecoin-ffi in the default build, so a signature change cannot go unnoticed.
 func TestFFIVerifierTypeChecksAgainstPinnedFilecoinFFI(t *testing.T) {
 	ffitypecheck.Check(t, ".", "github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify",
-		[]string{"VerifySeal", "AggregateSealProofs", "VerifyAggregateSeals"})
+		[]string{"VerifySeal", "AggregateSealProofs", "VerifyAggregateSeals", "VerifyWindowPoSt"})
 }

@@ -24,6 +24,7 @@ type Verifier interface {
 	// AggregateSealProofs folds the proofs (in the order of agg.Infos) into one aggregate proof.
 	AggregateSealProofs(agg proof.AggregateSealVerifyProofAndInfos, proofs [][]byte) ([]byte, error)
 	VerifyAggregateSeals(agg proof.AggregateSealVerifyProofAndInfos) (bool, error)
+	VerifyWindowPoSt(info proof.WindowPoStVerifyInfo) (bool, error)
 	// Name says which proofs this verifier knows: "mock" or "ffi".
 	Name() string
 }
@@ -44,6 +45,17 @@ func (Mock) VerifySeal(info proof.SealVerifyInfo) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(info.Proof, want), nil
+}
+
+// VerifyWindowPoSt recomputes the mock WindowPoSt proof of the challenged sectors: one proof,
+// as the actor accepts it.
+func (Mock) VerifyWindowPoSt(info proof.WindowPoStVerifyInfo) (bool, error) {
+	if len(info.Proofs) != 1 {
+		return false, fmt.Errorf("expected exactly one proof, got %d", len(info.Proofs))
+	}
+	p := info.Proofs[0]
+	want := mockproof.WindowPoSt(p.PoStProof, info.Prover, info.Randomness, info.ChallengedSectors)
+	return bytes.Equal(p.ProofBytes, want), nil
 }
 
 const aggregateDomain = "venus-cluster-go/mock-aggregate/v1"

@@ -98,6 +98,12 @@ func (x *exec) run(method abi.MethodNum, raw []byte) ([]byte, *actorError) {
 		return nil, x.proveCommitAggregate(p)
 	case *miner.ProveCommitSectorParams:
 		return nil, x.proveCommitSector(p)
+	case *miner.SubmitWindowedPoStParams:
+		return nil, x.submitWindowedPoSt(p)
+	case *miner.DeclareFaultsParams:
+		return nil, x.declareFaults(p)
+	case *miner.DeclareFaultsRecoveredParams:
+		return nil, x.declareFaultsRecovered(p)
 	}
 	return nil, fail(exitcode.ErrUnhandledMessage, "method %d not handled", method)
 }

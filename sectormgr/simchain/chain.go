@@ -78,6 +78,8 @@ type Chain struct {
 
 	life context.Context // ends at Close
 	kill context.CancelFunc
+	// postEvents are the deadline closes so far (PoStEvents).
+	postEvents []PoStEvent
 }
 
 var _ chain.FullNode = (*Chain)(nil)
@@ -268,6 +270,7 @@ func (c *Chain) advanceOne() error {
 	c.st.pending = rest
 	c.st.head = h
 	c.expirePreCommitsLocked(h)
+	c.closeDeadlinesLocked(h)
 	err := c.saveLocked()
 	close(c.headCh)
 	c.headCh = make(chan struct{})

@@ -22,6 +22,10 @@ var (
 	methodProveCommitAggregate  = builtin.MethodsMiner.ProveCommitAggregate
 	methodPreCommitSectorBatch2 = builtin.MethodsMiner.PreCommitSectorBatch2
 	methodProveCommitSectors3   = builtin.MethodsMiner.ProveCommitSectors3
+
+	methodSubmitWindowedPoSt     = builtin.MethodsMiner.SubmitWindowedPoSt
+	methodDeclareFaults          = builtin.MethodsMiner.DeclareFaults
+	methodDeclareFaultsRecovered = builtin.MethodsMiner.DeclareFaultsRecovered
 )
 
 // methodExists tells whether the miner actor of the network version has the method
@@ -29,7 +33,7 @@ var (
 // removals are in the package doc).
 func methodExists(method abi.MethodNum, nv network.Version) bool {
 	switch method {
-	case methodSend:
+	case methodSend, methodSubmitWindowedPoSt, methodDeclareFaults, methodDeclareFaultsRecovered:
 		return true
 	case methodPreCommitSector, methodPreCommitSectorBatch:
 		return nv < network.Version22
@@ -48,6 +52,12 @@ func methodExists(method abi.MethodNum, nv network.Version) bool {
 // newParams is an empty params value of a miner method, nil for the others.
 func newParams(method abi.MethodNum) cbg.CBORUnmarshaler {
 	switch method {
+	case methodSubmitWindowedPoSt:
+		return new(miner.SubmitWindowedPoStParams)
+	case methodDeclareFaults:
+		return new(miner.DeclareFaultsParams)
+	case methodDeclareFaultsRecovered:
+		return new(miner.DeclareFaultsRecoveredParams)
 	case methodPreCommitSector:
 		return new(miner.PreCommitSectorParams)
 	case methodProveCommitSector:

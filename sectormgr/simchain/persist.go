@@ -55,6 +55,7 @@ type fileMiner struct {
 	Allocated         []abi.SectorNumber
 	PreCommits        []*miner.SectorPreCommitOnChainInfo
 	Sectors           []*chain.SectorOnChainInfo
+	Deadlines         []*Deadline `json:",omitempty"`
 }
 
 type fileDeal struct {
@@ -204,6 +205,7 @@ func (m *minerState) toFile() fileMiner {
 		fm.Sectors = append(fm.Sectors, s)
 	}
 	sort.Slice(fm.Sectors, func(i, j int) bool { return fm.Sectors[i].SectorNumber < fm.Sectors[j].SectorNumber })
+	fm.Deadlines = m.deadlines
 	return fm
 }
 
@@ -293,6 +295,10 @@ func (fm fileMiner) toState(st *state) (*minerState, error) {
 			return nil, fmt.Errorf("miner f0%d: incomplete sector", fm.Actor)
 		}
 		m.sectors[s.SectorNumber] = s
+	}
+	if len(fm.Deadlines) > 0 {
+		m.deadlines = fm.Deadlines
+		m.deadlinesOrInit()
 	}
 	return m, nil
 }

@@ -411,6 +411,7 @@ func (x *exec) activate(acts []activation) *actorError {
 	x.m.balance = big.Add(x.m.balance, x.value)
 	x.m.precommitDeposits = big.Sub(x.m.precommitDeposits, released)
 	x.m.initialPledge = big.Add(x.m.initialPledge, total)
+	var activated []abi.SectorNumber
 	for _, a := range acts {
 		info := a.pc.Info
 		duration := big.NewInt(int64(info.Expiration - x.h))
@@ -431,11 +432,15 @@ func (x *exec) activate(acts []activation) *actorError {
 			DailyFee:              big.Zero(),
 		}
 		delete(x.m.precommits, info.SectorNumber)
+		activated = append(activated, info.SectorNumber)
 		for _, id := range info.DealIDs {
 			if d := x.c.st.deals[id]; d != nil {
 				d.activated = true
 			}
 		}
+	}
+	if err := x.c.assignLocked(x.m, x.h, activated); err != nil {
+		return fail(exitcode.ErrIllegalState, "assign sectors to deadlines: %v", err)
 	}
 	return nil
 }

@@ -73,6 +73,8 @@ type minerState struct {
 	allocated  map[abi.SectorNumber]struct{}
 	precommits map[abi.SectorNumber]*miner.SectorPreCommitOnChainInfo
 	sectors    map[abi.SectorNumber]*chain.SectorOnChainInfo
+	// deadlines are the WindowPoSt deadlines (proving.go); empty until a sector is active.
+	deadlines []*Deadline
 }
 
 // available is the balance free for deposits and pledges, as the actor computes it (no

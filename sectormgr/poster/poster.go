@@ -1,0 +1,650 @@
+// Package poster is the WindowPoSt scheduler of `daemon run --poster` (and `mock --poster`):
+// for every miner with [Miners.PoSt] Enabled it follows the chain head and, as each proving
+// deadline opens, checks its sectors' files in the persist stores, declares the faults and
+// recoveries of the deadline after next, proves the deadline's partitions and sends
+// SubmitWindowedPoSt, then follows the messages until they land.
+//
+// Every message is journaled before it is pushed, under the id the Sender pushes it with, so a
+// manager killed mid-deadline pushes the same messages again after its restart and never a
+// second SubmitWindowedPoSt for the same partitions; the deadline's PostSubmissions on chain
+// tell which partitions are already proven.
+package poster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/filecoin-project/go-address"
+	"github.com/filecoin-project/go-bitfield"
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/big"
+	"github.com/filecoin-project/go-state-types/builtin"
+	"github.com/filecoin-project/go-state-types/builtin/v16/miner"
+	"github.com/filecoin-project/go-state-types/crypto"
+	"github.com/filecoin-project/go-state-types/dline"
+	"github.com/filecoin-project/go-state-types/proof"
+	"github.com/ipfs/go-cid"
+
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
+)
+
+var log = logging.Logger("poster")
+
+// JournalPrefix is where the scheduler keeps each deadline's messages.
+const JournalPrefix = "poster/"
+
+// DefaultPoll is how often the scheduler looks at the head when the config does not say.
+const DefaultPoll = 5 * time.Second
+
+// FaultyError is a proof that found sectors unreadable after the files were checked.
+type FaultyError struct{ Sectors []abi.SectorNumber }
+
+func (e *FaultyError) Error() string {
+	return fmt.Sprintf("the prover found sectors %v faulty", e.Sectors)
+}
+
+// Locator finds a sector's persisted files (persist.Manager).
+type Locator interface {
+	Locate(sid abi.SectorID, upgrade bool) (persist.SectorFiles, bool, error)
+}
+
+// Deps are what the scheduler works with.
+type Deps struct {
+	Chain    chain.FullNode
+	Sender   messager.Sender
+	DB       statedb.DB
+	Stores   Locator
+	Prover   Prover
+	Verifier sealverify.Verifier
+	Miners   func() []config.MinerConfig
+	// Poll is how often the head is read (DefaultPoll when zero).
+	Poll time.Duration
+}
+
+// Scheduler proves the deadlines of the configured miners.
+type Scheduler struct {
+	d Deps
+
+	mu   sync.Mutex
+	last map[abi.ActorID]Result // the last deadline each miner settled
+}
+
+// New is a scheduler over d; Run starts it.
+func New(d Deps) *Scheduler {
+	if d.Poll <= 0 {
+		d.Poll = DefaultPoll
+	}
+	return &Scheduler{d: d, last: map[abi.ActorID]Result{}}
+}
+
+// Result is what one deadline came to, as the log line says it.
+type Result struct {
+	Miner       abi.ActorID
+	Deadline    uint64
+	PeriodStart abi.ChainEpoch
+	Proven      int      // partitions proven by our messages, or already proven on chain
+	Skipped     int      // sectors skipped in the proofs (missing or unreadable files)
+	Faults      int      // sectors declared faulty for the deadline after next
+	Recoveries  int      // sectors declared recovered for the deadline after next
+	Messages    []string // CIDs of the SubmitWindowedPoSt messages
+}
+
+// Last is the last deadline the scheduler settled for a miner.
+func (s *Scheduler) Last(actor abi.ActorID) (Result, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.last[actor]
+	return r, ok
+}
+
+// Run works until ctx ends; a failing step is logged and tried again at the next poll while the
+// deadline is open.
+func (s *Scheduler) Run(ctx context.Context) {
+	log.Infow("window post scheduler started", "poll", s.d.Poll, "prover", s.d.Prover.Name())
+	tick := time.NewTicker(s.d.Poll)
+	defer tick.Stop()
+	for {
+		for _, m := range s.d.Miners() {
+			if !m.PoSt.Enabled {
+				continue
+			}
+			if err := s.Step(ctx, m); err != nil && ctx.Err() == nil {
+				log.Warnw("window post", "miner", m.Actor, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			log.Info("window post scheduler stopped")
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// record is a deadline's journal entry: its state and the messages pushed for it.
+type record struct {
+	Miner       abi.ActorID
+	Deadline    uint64
+	PeriodStart abi.ChainEpoch
+	Declared    bool // faults and recoveries of the deadline after next are pushed
+	Faults      int
+	Recoveries  int
+	Skipped     int
+	Proofs      []pushed // SubmitWindowedPoSt
+	Declares    []pushed // DeclareFaults, DeclareFaultsRecovered
+	Done        bool
+}
+
+// pushed is one journaled message: pushing the same ID again sends nothing new.
+type pushed struct {
+	ID         string
+	Message    chain.Message
+	Partitions []uint64 `json:",omitempty"`
+	Cid        *cid.Cid `json:",omitempty"`
+}
+
+func recordKey(actor abi.ActorID, periodStart abi.ChainEpoch, dl uint64) string {
+	return fmt.Sprintf("%s%d/%d/%02d", JournalPrefix, actor, periodStart, dl)
+}
+
+func (s *Scheduler) load(key string) (*record, error) {
+	raw, err := s.d.DB.Get(key)
+	if errors.Is(err, statedb.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return &r, nil
+}
+
+// save persists r (fsync'd) before anything it records is pushed.
+func (s *Scheduler) save(key string, r *record) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.d.DB.Update(func(tx statedb.Txn) error { return tx.Put(key, raw) })
+}
+
+// Step does what the miner's current deadline needs now.
+func (s *Scheduler) Step(ctx context.Context, mc config.MinerConfig) error {
+	maddr, err := address.NewIDAddress(uint64(mc.Actor))
+	if err != nil {
+		return err
+	}
+	head, err := s.d.Chain.ChainHead(ctx)
+	if err != nil {
+		return err
+	}
+	tsk := head.Key()
+	di, err := s.d.Chain.StateMinerProvingDeadline(ctx, maddr, tsk)
+	if err != nil {
+		return err
+	}
+	if head.Height < di.Challenge+abi.ChainEpoch(mc.PoSt.ChallengeConfidence) || di.HasElapsed() {
+		return nil
+	}
+	key := recordKey(mc.Actor, di.PeriodStart, di.Index)
+	rec, err := s.load(key)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		rec = &record{Miner: mc.Actor, Deadline: di.Index, PeriodStart: di.PeriodStart}
+	}
+	if rec.Done {
+		return nil
+	}
+	run := &deadlineRun{s: s, mc: mc, maddr: maddr, head: head, di: di, key: key, rec: rec}
+	return run.step(ctx)
+}
+
+// deadlineRun is one step on one deadline.
+type deadlineRun struct {
+	s     *Scheduler
+	mc    config.MinerConfig
+	maddr address.Address
+	head  *chain.TipSet
+	di    *dline.Info
+	key   string
+	rec   *record
+	info  chain.MinerInfo
+}
+
+func (r *deadlineRun) step(ctx context.Context) error {
+	var err error
+	if r.info, err = r.s.d.Chain.StateMinerInfo(ctx, r.maddr, r.head.Key()); err != nil {
+		return err
+	}
+	if err := r.repush(ctx); err != nil {
+		return err
+	}
+	if !r.rec.Declared {
+		if err := r.declare(ctx); err != nil {
+			return fmt.Errorf("declare faults and recoveries of deadline %d: %w", (r.di.Index+2)%r.di.WPoStPeriodDeadlines, err)
+		}
+	}
+	if len(r.rec.Proofs) == 0 {
+		if err := r.prove(ctx); err != nil {
+			return fmt.Errorf("prove deadline %d: %w", r.di.Index, err)
+		}
+	}
+	return r.settle(ctx)
+}
+
+// repush pushes again, under their ids, the messages of a run that stopped before it knew
+// their CIDs: nothing is sent twice.
+func (r *deadlineRun) repush(ctx context.Context) error {
+	for _, list := range [][]pushed{r.rec.Declares, r.rec.Proofs} {
+		for i := range list {
+			if list[i].Cid != nil {
+				continue
+			}
+			if err := r.push(ctx, &list[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// journalAndPush saves msg under a new id in the record, then pushes it.
+func (r *deadlineRun) journalAndPush(ctx context.Context, list *[]pushed, msg chain.Message, partitions []uint64) error {
+	id, err := r.s.d.Sender.NewID(ctx, &msg)
+	if err != nil {
+		return err
+	}
+	*list = append(*list, pushed{ID: id, Message: msg, Partitions: partitions})
+	if err := r.s.save(r.key, r.rec); err != nil {
+		return fmt.Errorf("journal the message before pushing it: %w", err)
+	}
+	return r.push(ctx, &(*list)[len(*list)-1])
+}
+
+func (r *deadlineRun) push(ctx context.Context, p *pushed) error {
+	fee := r.mc.PoSt.FeeConfig
+	c, err := r.s.d.Sender.Push(ctx, p.ID, &p.Message, messager.SendSpec{MaxFee: fee.MaxFee.TokenAmount(),
+		GasOverEstimation: fee.GasOverEstimation, GasOverPremium: fee.GasOverPremium})
+	if err != nil {
+		return fmt.Errorf("push method %d: %w", p.Message.Method, err)
+	}
+	p.Cid = &c
+	return r.s.save(r.key, r.rec)
+}
+
+func (r *deadlineRun) message(method abi.MethodNum, params cborMarshaler) (chain.Message, error) {
+	raw, err := encode(params)
+	if err != nil {
+		return chain.Message{}, err
+	}
+	from := r.mc.PoSt.Sender.Std()
+	if from == address.Undef {
+		from = r.info.Worker
+	}
+	return chain.Message{To: r.maddr, From: from, Value: big.Zero(), Method: method, Params: raw,
+		GasFeeCap: r.mc.PoSt.EffectiveGasFeeCap().TokenAmount(), GasPremium: big.Zero()}, nil
+}
+
+// sectorCheck tells which of the sectors have their files in the persist stores.
+func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []SectorToProve, bad []abi.SectorNumber) {
+	for _, si := range infos {
+		sid := abi.SectorID{Miner: r.mc.Actor, Number: si.SectorNumber}
+		upgrade := si.SectorKeyCID != nil
+		st, err := r.checkFiles(sid, si.SealProof, upgrade)
+		if err != nil {
+			log.Warnw("sector not provable", "miner", r.mc.Actor, "sector", si.SectorNumber, "err", err)
+			bad = append(bad, si.SectorNumber)
+			continue
+		}
+		st.SectorInfo = proof.SectorInfo{SealProof: si.SealProof, SectorNumber: si.SectorNumber, SealedCID: si.SealedCID}
+		good = append(good, st)
+	}
+	return good, bad
+}
+
+func (r *deadlineRun) checkFiles(sid abi.SectorID, sp abi.RegisteredSealProof, upgrade bool) (SectorToProve, error) {
+	files, found, err := r.s.d.Stores.Locate(sid, upgrade)
+	if err != nil {
+		return SectorToProve{}, err
+	}
+	if !found {
+		return SectorToProve{}, errors.New("not in the sector index (never persisted)")
+	}
+	size, err := sp.SectorSize()
+	if err != nil {
+		return SectorToProve{}, err
+	}
+	if err := persist.CheckSectorFiles(files.SealedStore.Path, files.CacheStore.Path, sid, size, upgrade, r.mc.PoSt.StrictCheck); err != nil {
+		return SectorToProve{}, err
+	}
+	return SectorToProve{SealedFile: files.SealedFile, CacheDir: files.CacheDir}, nil
+}
+
+// declare sends the faults and the recoveries of the deadline after next, whose fault cutoff
+// is still ahead.
+func (r *deadlineRun) declare(ctx context.Context) error {
+	dl := (r.di.Index + 2) % r.di.WPoStPeriodDeadlines
+	parts, err := r.s.d.Chain.StateMinerPartitions(ctx, r.maddr, dl, r.head.Key())
+	if err != nil {
+		return err
+	}
+	var faults []miner.FaultDeclaration
+	var recoveries []miner.RecoveryDeclaration
+	for idx, p := range parts {
+		live, err := numbers(p.LiveSectors)
+		if err != nil {
+			return err
+		}
+		if len(live) == 0 {
+			continue
+		}
+		infos, err := r.s.d.Chain.StateMinerSectors(ctx, r.maddr, &p.LiveSectors, r.head.Key())
+		if err != nil {
+			return err
+		}
+		_, bad := r.sectorCheck(infos)
+		faulty, err := numbers(p.FaultySectors)
+		if err != nil {
+			return err
+		}
+		recovering, err := numbers(p.RecoveringSectors)
+		if err != nil {
+			return err
+		}
+		if newFaults := intersect(minus(live, faulty), bad); len(newFaults) > 0 {
+			faults = append(faults, miner.FaultDeclaration{Deadline: dl, Partition: uint64(idx), Sectors: bitfieldOf(newFaults)})
+			r.rec.Faults += len(newFaults)
+		}
+		if back := minus(minus(faulty, recovering), bad); len(back) > 0 {
+			recoveries = append(recoveries, miner.RecoveryDeclaration{Deadline: dl, Partition: uint64(idx), Sectors: bitfieldOf(back)})
+			r.rec.Recoveries += len(back)
+		}
+	}
+	if len(faults) > 0 {
+		msg, err := r.message(builtin.MethodsMiner.DeclareFaults, &miner.DeclareFaultsParams{Faults: faults})
+		if err != nil {
+			return err
+		}
+		if err := r.journalAndPush(ctx, &r.rec.Declares, msg, nil); err != nil {
+			return err
+		}
+	}
+	if len(recoveries) > 0 {
+		msg, err := r.message(builtin.MethodsMiner.DeclareFaultsRecovered, &miner.DeclareFaultsRecoveredParams{Recoveries: recoveries})
+		if err != nil {
+			return err
+		}
+		if err := r.journalAndPush(ctx, &r.rec.Declares, msg, nil); err != nil {
+			return err
+		}
+	}
+	r.rec.Declared = true
+	return r.s.save(r.key, r.rec)
+}
+
+// prove builds and sends the proofs of the deadline's partitions not yet proven on chain.
+func (r *deadlineRun) prove(ctx context.Context) error {
+	tsk := r.head.Key()
+	parts, err := r.s.d.Chain.StateMinerPartitions(ctx, r.maddr, r.di.Index, tsk)
+	if err != nil {
+		return err
+	}
+	dls, err := r.s.d.Chain.StateMinerDeadlines(ctx, r.maddr, tsk)
+	if err != nil {
+		return err
+	}
+	if uint64(len(dls)) <= r.di.Index {
+		return fmt.Errorf("the node gave %d deadlines", len(dls))
+	}
+	proven, err := dls[r.di.Index].PostSubmissions.All(uint64(len(parts)) + 1)
+	if err != nil {
+		return err
+	}
+	type partitionProof struct {
+		index   uint64
+		good    []SectorToProve
+		skipped []abi.SectorNumber
+	}
+	var todo []partitionProof
+	for idx, p := range parts {
+		if slices.Contains(proven, uint64(idx)) {
+			continue
+		}
+		faulty, err := bitfield.SubtractBitField(p.FaultySectors, p.RecoveringSectors)
+		if err != nil {
+			return err
+		}
+		toProve, err := bitfield.SubtractBitField(p.LiveSectors, faulty)
+		if err != nil {
+			return err
+		}
+		if n, err := toProve.Count(); err != nil || n == 0 {
+			continue // nothing to prove here: only faulty sectors
+		}
+		infos, err := r.s.d.Chain.StateMinerSectors(ctx, r.maddr, &toProve, tsk)
+		if err != nil {
+			return err
+		}
+		good, bad := r.sectorCheck(infos)
+		todo = append(todo, partitionProof{index: uint64(idx), good: good, skipped: bad})
+	}
+	if len(todo) == 0 {
+		r.rec.Done = true
+		r.finish(len(proven))
+		return r.s.save(r.key, r.rec)
+	}
+	rand, err := r.s.d.Chain.StateGetRandomnessFromBeacon(ctx, crypto.DomainSeparationTag_WindowedPoStChallengeSeed, r.di.Challenge, entropy(r.maddr), tsk)
+	if err != nil {
+		return err
+	}
+	commitEpoch := r.di.Open
+	if r.head.Height <= commitEpoch {
+		commitEpoch = r.head.Height - 1
+	}
+	commitRand, err := r.s.d.Chain.StateGetRandomnessFromTickets(ctx, crypto.DomainSeparationTag_PoStChainCommit, commitEpoch, nil, tsk)
+	if err != nil {
+		return err
+	}
+	per := maxPartitionsPerMessage(r.info.WindowPoStProofType, r.mc.PoSt.MaxPartitionsPerPoStMessage)
+	for start := 0; start < len(todo); start += per {
+		batch := todo[start:min(start+per, len(todo))]
+		var sectors []SectorToProve
+		params := &miner.SubmitWindowedPoStParams{Deadline: r.di.Index, ChainCommitEpoch: commitEpoch, ChainCommitRand: commitRand}
+		var indexes []uint64
+		for _, p := range batch {
+			sectors = append(sectors, p.good...)
+			params.Partitions = append(params.Partitions, miner.PoStPartition{Index: p.index, Skipped: bitfieldOf(p.skipped)})
+			indexes = append(indexes, p.index)
+			r.rec.Skipped += len(p.skipped)
+		}
+		proofs, err := r.generate(sectors, abi.PoStRandomness(rand))
+		if err != nil {
+			return err
+		}
+		params.Proofs = proofs
+		msg, err := r.message(builtin.MethodsMiner.SubmitWindowedPoSt, params)
+		if err != nil {
+			return err
+		}
+		if err := r.journalAndPush(ctx, &r.rec.Proofs, msg, indexes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// generate proves the sectors and checks the proof before it is sent. A batch whose every
+// sector is skipped still needs a proof: an empty one.
+func (r *deadlineRun) generate(sectors []SectorToProve, rand abi.PoStRandomness) ([]proof.PoStProof, error) {
+	postProof := r.info.WindowPoStProofType
+	if len(sectors) == 0 {
+		return []proof.PoStProof{{PoStProof: postProof, ProofBytes: []byte{}}}, nil
+	}
+	start := time.Now()
+	proofs, err := r.s.d.Prover.GenerateWindowPoSt(r.mc.Actor, postProof, sectors, rand)
+	if err != nil {
+		return nil, fmt.Errorf("generate window post of %d sectors: %w", len(sectors), err)
+	}
+	infos := make([]proof.SectorInfo, len(sectors))
+	for i, s := range sectors {
+		infos[i] = s.SectorInfo
+	}
+	ok, err := r.s.d.Verifier.VerifyWindowPoSt(proof.WindowPoStVerifyInfo{Randomness: rand, Proofs: proofs, ChallengedSectors: infos, Prover: r.mc.Actor})
+	if err != nil || !ok {
+		return nil, fmt.Errorf("our own window post of %d sectors does not verify (%v): not sent", len(sectors), err)
+	}
+	log.Debugw("window post generated", "miner", r.mc.Actor, "deadline", r.di.Index, "sectors", len(sectors), "took", time.Since(start))
+	return proofs, nil
+}
+
+// settle follows the pushed messages: the deadline is done once every proof landed with
+// PoSt.Confidence; a proof that failed or was refused is dropped, so the next step proves again
+// what the chain does not show proven, while the deadline is open.
+func (r *deadlineRun) settle(ctx context.Context) error {
+	if r.rec.Done {
+		return nil
+	}
+	landed := 0
+	for i := 0; i < len(r.rec.Proofs); i++ {
+		p := r.rec.Proofs[i]
+		st, err := r.s.d.Sender.State(ctx, *p.Cid)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Status == messager.Failed, st.Status == messager.OnChain && st.Receipt != nil && st.Receipt.ExitCode != 0:
+			log.Warnw("window post message failed: proving again what the chain does not show proven", "miner", r.mc.Actor,
+				"deadline", r.di.Index, "message", p.Cid, "receipt", st.Receipt)
+			r.rec.Proofs = slices.Delete(r.rec.Proofs, i, i+1)
+			i--
+			if err := r.s.save(r.key, r.rec); err != nil {
+				return err
+			}
+		case st.Status == messager.OnChain && st.Confidence >= int64(r.mc.PoSt.Confidence):
+			landed++
+		}
+	}
+	if len(r.rec.Proofs) == 0 || landed < len(r.rec.Proofs) {
+		return nil
+	}
+	r.rec.Done = true
+	if err := r.s.save(r.key, r.rec); err != nil {
+		return err
+	}
+	n := 0
+	for _, p := range r.rec.Proofs {
+		n += len(p.Partitions)
+	}
+	r.finish(n)
+	return nil
+}
+
+func (r *deadlineRun) finish(proven int) {
+	res := Result{Miner: r.mc.Actor, Deadline: r.di.Index, PeriodStart: r.di.PeriodStart, Proven: proven,
+		Skipped: r.rec.Skipped, Faults: r.rec.Faults, Recoveries: r.rec.Recoveries}
+	for _, p := range r.rec.Proofs {
+		res.Messages = append(res.Messages, p.Cid.String())
+	}
+	r.s.mu.Lock()
+	r.s.last[r.mc.Actor] = res
+	r.s.mu.Unlock()
+	if proven == 0 && res.Faults == 0 && res.Recoveries == 0 {
+		log.Debugw("deadline with nothing to prove", "miner", r.mc.Actor, "deadline", r.di.Index, "period_start", r.di.PeriodStart)
+		return
+	}
+	log.Infow("deadline proven", "miner", r.mc.Actor, "deadline", r.di.Index, "period_start", r.di.PeriodStart,
+		"partitions", proven, "skipped", res.Skipped, "faults_declared", res.Faults, "recoveries_declared", res.Recoveries,
+		"messages", res.Messages)
+}
+
+// maxPartitionsPerMessage is the config's limit, or the actors' (AddressedSectorsMax over the
+// partition size, at most DeclarationsMax) when it is 0.
+func maxPartitionsPerMessage(pp abi.RegisteredPoStProof, configured uint64) int {
+	size, err := builtin.PoStProofWindowPoStPartitionSectors(pp)
+	limit := uint64(miner.DeclarationsMax)
+	if err == nil && size > 0 {
+		limit = min(limit, uint64(miner.AddressedSectorsMax)/size)
+	}
+	if configured > 0 {
+		limit = min(limit, configured)
+	}
+	return int(max(limit, 1))
+}
+
+type cborMarshaler interface {
+	MarshalCBOR(w io.Writer) error
+}
+
+func encode(v cborMarshaler) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := v.MarshalCBOR(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func entropy(maddr address.Address) []byte {
+	var buf bytes.Buffer
+	if err := maddr.MarshalCBOR(&buf); err != nil {
+		panic(err) // an ID address always serialises
+	}
+	return buf.Bytes()
+}
+
+func numbers(bf bitfield.BitField) ([]abi.SectorNumber, error) {
+	all, err := bf.All(1 << 20)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]abi.SectorNumber, len(all))
+	for i, n := range all {
+		out[i] = abi.SectorNumber(n)
+	}
+	return out, nil
+}
+
+func bitfieldOf(nums []abi.SectorNumber) bitfield.BitField {
+	u := make([]uint64, len(nums))
+	for i, n := range nums {
+		u[i] = uint64(n)
+	}
+	return bitfield.NewFromSet(u)
+}
+
+func minus(a, b []abi.SectorNumber) []abi.SectorNumber {
+	var out []abi.SectorNumber
+	for _, n := range a {
+		if !slices.Contains(b, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func intersect(a, b []abi.SectorNumber) []abi.SectorNumber {
+	var out []abi.SectorNumber
+	for _, n := range a {
+		if slices.Contains(b, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

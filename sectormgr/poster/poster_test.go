@@ -1,0 +1,301 @@
+package poster_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/filecoin-project/go-address"
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/builtin"
+	"github.com/filecoin-project/go-state-types/builtin/v16/miner"
+	"github.com/ipfs/go-cid"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
+)
+
+const actor = abi.ActorID(10000)
+
+// files is a persist store in a temporary directory: the Locator of the scheduler.
+type files struct{ root string }
+
+func (f files) Locate(sid abi.SectorID, upgrade bool) (persist.SectorFiles, bool, error) {
+	sealed, cache := persist.SectorPaths(sid, upgrade)
+	if _, err := os.Stat(filepath.Join(f.root, sealed)); err != nil {
+		return persist.SectorFiles{}, false, nil
+	}
+	st := api.StoreBasicInfo{Name: "store1", Path: f.root}
+	return persist.SectorFiles{SealedStore: st, SealedFile: filepath.Join(f.root, sealed), CacheStore: st, CacheDir: filepath.Join(f.root, cache)}, true, nil
+}
+
+func (f files) write(t *testing.T, num abi.SectorNumber) {
+	t.Helper()
+	sid := abi.SectorID{Miner: actor, Number: num}
+	sealed, cache := persist.SectorPaths(sid, false)
+	names, err := persist.CacheFileNames(2 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.root, cache), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(f.root, sealed)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.root, sealed), make([]byte, 2<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(f.root, cache, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (f files) remove(t *testing.T, num abi.SectorNumber) {
+	t.Helper()
+	sealed, _ := persist.SectorPaths(abi.SectorID{Miner: actor, Number: num}, false)
+	if err := os.Remove(filepath.Join(f.root, sealed)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type rig struct {
+	t     *testing.T
+	ch    *simchain.Chain
+	node  *chain.Node
+	db    statedb.DB
+	store files
+	mc    config.MinerConfig
+}
+
+// newRig is a simulated chain served over JSON-RPC (the manager's client talks to it as to
+// Lotus), a 2KiB miner whose sectors sit in a store of files, and the scheduler's config.
+func newRig(t *testing.T, sectors ...abi.SectorNumber) *rig {
+	t.Helper()
+	ch := simchain.New(simchain.Options{})
+	t.Cleanup(ch.Close)
+	if err := ch.AddMiner(simchain.MinerSpec{Actor: actor, SectorSize: 2 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ch.Handler())
+	t.Cleanup(srv.Close)
+	node, err := chain.Dial(context.Background(), srv.URL+simchain.RPCPath, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(node.Close)
+	r := &rig{t: t, ch: ch, node: node, db: statedb.InMemory(), store: files{root: t.TempDir()}}
+	r.mc = config.DefaultMinerConfig()
+	r.mc.Actor = actor
+	r.mc.PoSt.Enabled = true
+	r.mc.PoSt.Confidence = 1
+	for _, n := range sectors {
+		r.store.write(t, n)
+	}
+	if err := ch.ActivateSectors(actor, sectors...); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) scheduler() *poster.Scheduler {
+	return poster.New(poster.Deps{Chain: r.node, Sender: messager.NewMpool(r.node), DB: r.db, Stores: r.store,
+		Prover: poster.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
+}
+
+// run advances the chain epoch by epoch, stepping the scheduler at each, until the deadline
+// the sectors are in (two after the one open at activation) and the next have closed.
+func (r *rig) runDeadlines(s *poster.Scheduler, n int) {
+	r.t.Helper()
+	start := r.ch.PoStEvents()
+	for epochs := 0; len(r.ch.PoStEvents()) < len(start)+n; epochs++ {
+		if epochs > int(miner.WPoStProvingPeriod)+200 {
+			r.t.Fatalf("no deadline closed after %d epochs", epochs)
+		}
+		if err := s.Step(context.Background(), r.mc); err != nil {
+			r.t.Fatalf("step at %d: %v", r.ch.Head(), err)
+		}
+		if err := r.ch.Advance(1); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+func submitted(ch *simchain.Chain, method abi.MethodNum) []simchain.PushedMessage {
+	var out []simchain.PushedMessage
+	for _, m := range ch.Messages() {
+		if m.Message.Method == method {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// The deadline of three sectors (two partitions of a 2KiB miner) is proven in one message the
+// simulated actor verifies, decoded with go-state-types, and nothing is faulted.
+func TestDeadlineProven(t *testing.T) {
+	r := newRig(t, 1, 2, 3)
+	s := r.scheduler()
+	r.runDeadlines(s, 1)
+	ev := r.ch.PoStEvents()[0]
+	if !slices.Equal(ev.Proven, []uint64{0, 1}) || len(ev.Missed) != 0 || ev.Faulty != 0 {
+		t.Fatalf("deadline close = %+v, want both partitions proven", ev)
+	}
+	posts := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)
+	if len(posts) != 1 {
+		t.Fatalf("%d SubmitWindowedPoSt messages, want 1", len(posts))
+	}
+	p, ok := posts[0].Params.(*miner.SubmitWindowedPoStParams)
+	if !ok || p.Deadline != ev.Deadline || len(p.Partitions) != 2 || len(p.Proofs) != 1 {
+		t.Fatalf("SubmitWindowedPoSt params = %+v", posts[0].Params)
+	}
+	if res, ok := s.Last(actor); !ok || res.Proven != 2 || res.Skipped != 0 || len(res.Messages) != 1 {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// A sealed file removed before the deadline after next is declared faulty before its cutoff,
+// and skipped by the proof; put back, it is declared recovered and proven again.
+func TestFaultThenRecovery(t *testing.T) {
+	r := newRig(t, 1, 2)
+	s := r.scheduler()
+	r.store.remove(t, 2)
+	r.runDeadlines(s, 1)
+	if f := r.ch.Faulty(actor); !slices.Equal(f, []abi.SectorNumber{2}) {
+		t.Fatalf("faulty after the first deadline = %v, want [2]", f)
+	}
+	if n := len(submitted(r.ch, builtin.MethodsMiner.DeclareFaults)) + skippedIn(r.ch); n == 0 {
+		t.Fatal("sector 2 was neither declared faulty nor skipped")
+	}
+	r.store.write(t, 2)
+	// A whole period later the same deadline comes again: the recovery is declared two
+	// deadlines before it and proven with it.
+	for len(submitted(r.ch, builtin.MethodsMiner.DeclareFaultsRecovered)) == 0 {
+		r.runDeadlines(s, 1)
+	}
+	r.runDeadlines(s, 1)
+	if f := r.ch.Faulty(actor); len(f) != 0 {
+		t.Fatalf("faulty after the recovery = %v", f)
+	}
+}
+
+func skippedIn(ch *simchain.Chain) int {
+	n := 0
+	for _, m := range submitted(ch, builtin.MethodsMiner.SubmitWindowedPoSt) {
+		for _, p := range m.Params.(*miner.SubmitWindowedPoStParams).Partitions {
+			c, _ := p.Skipped.Count()
+			n += int(c)
+		}
+	}
+	return n
+}
+
+// lossySender pushes, then loses the answer of the first SubmitWindowedPoSt push: the message
+// is in the pool, but the scheduler cannot know it, as when the node's answer or the manager
+// itself dies in between.
+type lossySender struct {
+	messager.Sender
+	lost bool
+}
+
+func (l *lossySender) Push(ctx context.Context, id string, msg *chain.Message, spec messager.SendSpec) (cid.Cid, error) {
+	c, err := l.Sender.Push(ctx, id, msg, spec)
+	if err == nil && !l.lost && msg.Method == builtin.MethodsMiner.SubmitWindowedPoSt {
+		l.lost = true
+		return cid.Undef, errors.New("connection reset by peer")
+	}
+	return c, err
+}
+
+// A push whose answer was lost, then a manager restarted (a new scheduler on the same
+// database): the journaled message is pushed again under its id, and the chain sees one
+// SubmitWindowedPoSt for the deadline.
+func TestNoDoubleSubmissionAfterALostPushAndARestart(t *testing.T) {
+	r := newRig(t, 1, 2)
+	lossy := &lossySender{Sender: messager.NewMpool(r.node)}
+	first := poster.New(poster.Deps{Chain: r.node, Sender: lossy, DB: r.db, Stores: r.store, Prover: poster.MockProver{},
+		Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
+	for !lossy.lost {
+		_ = first.Step(context.Background(), r.mc)
+		if err := r.ch.Advance(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restarted := r.scheduler()
+	r.runDeadlines(restarted, 1)
+	if n := len(submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)); n != 1 {
+		t.Fatalf("%d SubmitWindowedPoSt messages after the restart, want 1", n)
+	}
+	if ev := r.ch.PoStEvents()[0]; len(ev.Missed) != 0 {
+		t.Fatalf("deadline close = %+v", ev)
+	}
+}
+
+// The node down when the deadline opens: every step fails, and once it is back, while the
+// window is still open, the deadline is proven.
+func TestNodeDownDuringTheDeadline(t *testing.T) {
+	r := newRig(t, 1)
+	s := r.scheduler()
+	target := r.ch.PoStEvents()
+	down := 0
+	for len(r.ch.PoStEvents()) == len(target) {
+		di, err := r.node.StateMinerProvingDeadline(context.Background(), mustID(actor), chain.TipSetKey{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Down for the first 20 epochs of the sectors' deadline (its challenge is 20 before open).
+		inWindow := r.ch.Head() >= di.Challenge && r.ch.Head() < di.Open+20 && len(submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)) == 0 && di.Index == sectorsDeadline(t, r)
+		if inWindow {
+			r.ch.SetDown(errors.New("node restarting"))
+			if err := s.Step(context.Background(), r.mc); err == nil {
+				t.Fatal("a step succeeded with the node down")
+			}
+			down++
+			r.ch.SetDown(nil)
+		} else if err := s.Step(context.Background(), r.mc); err != nil {
+			t.Fatalf("step: %v", err)
+		}
+		if err := r.ch.Advance(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev := r.ch.PoStEvents()[0]; down == 0 || !slices.Equal(ev.Proven, []uint64{0}) {
+		t.Fatalf("down for %d steps; deadline close = %+v", down, ev)
+	}
+}
+
+func sectorsDeadline(t *testing.T, r *rig) uint64 {
+	t.Helper()
+	for dl := uint64(0); dl < miner.WPoStPeriodDeadlines; dl++ {
+		parts, err := r.ch.StateMinerPartitions(context.Background(), mustID(actor), dl, chain.TipSetKey{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(parts) > 0 {
+			return dl
+		}
+	}
+	t.Fatal("no deadline has partitions")
+	return 0
+}
+
+func mustID(a abi.ActorID) address.Address {
+	addr, err := address.NewIDAddress(uint64(a))
+	if err != nil {
+		panic(err)
+	}
+	return addr
+}

@@ -53,8 +53,8 @@ func TestWorkerAdminClientMatchesWorkerAdminAPI(t *testing.T) {
 // The method names are the wire names; these are the ones the original peers call.
 func TestWireMethodNames(t *testing.T) {
 	wantManager := []string{
-		"AcquireDeals", "AllocateSanpUpSector", "AllocateSector", "AssignTicket", "FindSector", "ListSectors",
-		"PollPreCommitState", "PollProofState", "ReportAborted", "ReportFinalized", "ReportState", "RestoreSector",
+		"AcquireDeals", "AllocateSanpUpSector", "AllocateSector", "AssignTicket", "CheckProvable", "FindSector", "ListSectors",
+		"PollPreCommitState", "PollProofState", "ProvingInfo", "ReportAborted", "ReportFinalized", "ReportState", "RestoreSector",
 		"SectorHistory", "StoreBasicInfo", "StoreReserveSpace", "SubmitPersisted", "SubmitPreCommit", "SubmitProof",
 		"SubmitSnapUpProof", "Version", "WaitSeed", "WorkerAdminDrain", "WorkerAdminList", "WorkerAdminPause", "WorkerAdminProgress", "WorkerAdminResume",
 		"WorkerGetPingInfo", "WorkerPing", "WorkerPingInfoList", "WorkerPingInfoRemove", "WorkerResolveDest",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/filecoin-project/go-jsonrpc"
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/proof"
 )
 
 // SealerAPI is the part of the Venus namespace that sealing workers call (spec/worker.md §7).
@@ -82,6 +83,14 @@ type SealerCliAPI interface {
 	WorkerAdminDrain(ctx context.Context, worker string, drained bool) (bool, error)
 	// WorkerAdminProgress proxies VenusWorker.WorkerProgress to worker (an addition of ours).
 	WorkerAdminProgress(ctx context.Context, worker string) ([]ThreadProgress, error)
+
+	// CheckProvable checks each sector's sealed file and cache in the persist stores, as the
+	// WindowPoSt scheduler does before a proof; the answer maps each sector that is not provable
+	// to the reason (strict: read a byte of every file, not just stat it).
+	CheckProvable(ctx context.Context, mid abi.ActorID, sectors []proof.ExtendedSectorInfo, strict bool) (map[abi.SectorNumber]string, error)
+	// ProvingInfo reads the miner's deadlines and partitions from the chain (ours); with dlIdx,
+	// the partitions of that deadline list their live sectors.
+	ProvingInfo(ctx context.Context, mid abi.ActorID, dlIdx *uint64) (*ProvingInfo, error)
 }
 
 // ManagerAPI is what a manager implementation (the mock, the daemon) serves under Venus at /rpc/v0;
@@ -127,19 +136,21 @@ type ManagerClient struct {
 	StoreBasicInfo       func(ctx context.Context, instanceName string) (*StoreBasicInfo, error)                                                   `perm:"write"`
 	Version              func(ctx context.Context) (string, error)                                                                                 `perm:"write"`
 
-	ListSectors          func(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error) `perm:"read"`
-	FindSector           func(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)      `perm:"read"`
-	RestoreSector        func(ctx context.Context, sid abi.SectorID, forced bool) error                               `perm:"admin"`
-	SectorHistory        func(ctx context.Context, sid abi.SectorID) ([]SectorHistoryEntry, error)                    `perm:"read"`
-	WorkerGetPingInfo    func(ctx context.Context, name string) (*WorkerPingInfo, error)                              `perm:"read"`
-	WorkerPingInfoList   func(ctx context.Context) ([]WorkerPingInfo, error)                                          `perm:"read"`
-	WorkerPingInfoRemove func(ctx context.Context, name string) error                                                 `perm:"admin"`
-	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)                                     `perm:"admin"`
-	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)                         `perm:"admin"`
-	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)                         `perm:"admin"`
-	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)          `perm:"admin"`
-	WorkerAdminDrain     func(ctx context.Context, worker string, drained bool) (bool, error)                         `perm:"admin"`
-	WorkerAdminProgress  func(ctx context.Context, worker string) ([]ThreadProgress, error)                           `perm:"admin"`
+	ListSectors          func(ctx context.Context, ws SectorWorkerState, job SectorWorkerJob) ([]*SectorState, error)                                     `perm:"read"`
+	FindSector           func(ctx context.Context, ws SectorWorkerState, sid abi.SectorID) (*SectorState, error)                                          `perm:"read"`
+	RestoreSector        func(ctx context.Context, sid abi.SectorID, forced bool) error                                                                   `perm:"admin"`
+	SectorHistory        func(ctx context.Context, sid abi.SectorID) ([]SectorHistoryEntry, error)                                                        `perm:"read"`
+	WorkerGetPingInfo    func(ctx context.Context, name string) (*WorkerPingInfo, error)                                                                  `perm:"read"`
+	WorkerPingInfoList   func(ctx context.Context) ([]WorkerPingInfo, error)                                                                              `perm:"read"`
+	WorkerPingInfoRemove func(ctx context.Context, name string) error                                                                                     `perm:"admin"`
+	WorkerResolveDest    func(ctx context.Context, worker string) (string, error)                                                                         `perm:"admin"`
+	WorkerAdminList      func(ctx context.Context, worker string) ([]WorkerThreadInfo, error)                                                             `perm:"admin"`
+	WorkerAdminPause     func(ctx context.Context, worker string, index uint64) (bool, error)                                                             `perm:"admin"`
+	WorkerAdminResume    func(ctx context.Context, worker string, index uint64, setTo *string) (bool, error)                                              `perm:"admin"`
+	WorkerAdminDrain     func(ctx context.Context, worker string, drained bool) (bool, error)                                                             `perm:"admin"`
+	WorkerAdminProgress  func(ctx context.Context, worker string) ([]ThreadProgress, error)                                                               `perm:"admin"`
+	CheckProvable        func(ctx context.Context, mid abi.ActorID, sectors []proof.ExtendedSectorInfo, strict bool) (map[abi.SectorNumber]string, error) `perm:"read"`
+	ProvingInfo          func(ctx context.Context, mid abi.ActorID, dlIdx *uint64) (*ProvingInfo, error)                                                  `perm:"read"`
 
 	AuthVerify func(ctx context.Context, token string) ([]Permission, error) `perm:"read"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/proof"
 )
 
 // ManagerStruct serves ServedManagerAPI with a permission check in front of every method, the way
@@ -151,4 +152,12 @@ func (s *ManagerStruct) WorkerAdminProgress(ctx context.Context, worker string) 
 
 func (s *ManagerStruct) AuthVerify(ctx context.Context, token string) ([]Permission, error) {
 	return s.Internal.AuthVerify(ctx, token)
+}
+
+func (s *ManagerStruct) CheckProvable(ctx context.Context, mid abi.ActorID, sectors []proof.ExtendedSectorInfo, strict bool) (map[abi.SectorNumber]string, error) {
+	return s.Internal.CheckProvable(ctx, mid, sectors, strict)
+}
+
+func (s *ManagerStruct) ProvingInfo(ctx context.Context, mid abi.ActorID, dlIdx *uint64) (*ProvingInfo, error) {
+	return s.Internal.ProvingInfo(ctx, mid, dlIdx)
 }

@@ -25,7 +25,7 @@ func TestMethodPermissions(t *testing.T) {
 		"StoreReserveSpace": "write", "StoreBasicInfo": "write", "Version": "write",
 
 		"ListSectors": "read", "FindSector": "read", "SectorHistory": "read", "WorkerGetPingInfo": "read",
-		"WorkerPingInfoList": "read", "AuthVerify": "read",
+		"WorkerPingInfoList": "read", "AuthVerify": "read", "CheckProvable": "read", "ProvingInfo": "read",
 
 		"RestoreSector": "admin", "WorkerPingInfoRemove": "admin",
 		// The proxy calls a worker with the manager's credential: every one of them needs admin.

@@ -15,8 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/filecoin-project/go-bitfield"
+	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-jsonrpc"
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/dline"
+	"github.com/filecoin-project/go-state-types/proof"
+	"github.com/ipfs/go-cid"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 )
@@ -188,6 +193,41 @@ func (f *fakeManager) WorkerAdminProgress(_ context.Context, worker string) ([]a
 
 func (f *fakeManager) WorkerAdminDrain(_ context.Context, worker string, drained bool) (bool, error) {
 	return worker == "w1" && drained, nil
+}
+
+// testSealedCID is a sealed CID (CommR of 32 bytes of 7).
+var testSealedCID = func() cid.Cid {
+	c, err := commcid.ReplicaCommitmentV1ToCID(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+func (f *fakeManager) CheckProvable(_ context.Context, mid abi.ActorID, sectors []proof.ExtendedSectorInfo, strict bool) (map[abi.SectorNumber]string, error) {
+	bad := map[abi.SectorNumber]string{}
+	for _, s := range sectors {
+		if s.SectorKey != nil || strict {
+			bad[s.SectorNumber] = fmt.Sprintf("sector %d of %d: missing", s.SectorNumber, mid)
+		}
+	}
+	return bad, nil
+}
+
+func (f *fakeManager) ProvingInfo(_ context.Context, mid abi.ActorID, dlIdx *uint64) (*api.ProvingInfo, error) {
+	if dlIdx != nil && *dlIdx >= 48 {
+		return nil, fmt.Errorf("deadline index %d is out of range", *dlIdx)
+	}
+	info := &api.ProvingInfo{Miner: mid, BlockDelaySecs: 30, HeadTimestamp: 1700000000,
+		Deadline: dline.Info{CurrentEpoch: 2000, PeriodStart: 1440, Index: 9, Open: 1980, Close: 2040, Challenge: 1960,
+			FaultCutoff: 1910, WPoStPeriodDeadlines: 48, WPoStProvingPeriod: 2880, WPoStChallengeWindow: 60, WPoStChallengeLookback: 20, FaultDeclarationCutoff: 70}}
+	part := api.ProvingPartition{Partition: api.Partition{AllSectors: bitfield.NewFromSet([]uint64{1, 2}), FaultySectors: bitfield.NewFromSet([]uint64{2}),
+		RecoveringSectors: bitfield.New(), LiveSectors: bitfield.NewFromSet([]uint64{1, 2}), ActiveSectors: bitfield.NewFromSet([]uint64{1})}}
+	if dlIdx != nil {
+		part.Sectors = []proof.ExtendedSectorInfo{{SealProof: abi.RegisteredSealProof_StackedDrg2KiBV1_1, SectorNumber: 1, SealedCID: testSealedCID}}
+	}
+	info.Deadlines = []api.ProvingDeadline{{PostSubmissions: bitfield.NewFromSet([]uint64{0}), Partitions: []api.ProvingPartition{part}}}
+	return info, nil
 }
 
 // bodyRecorder keeps the request bodies a server received, to check what a Go client puts on the wire.
@@ -659,6 +699,44 @@ func TestRPCGoClientCliCalls(t *testing.T) {
 	}
 	if method, params := rec.lastParams(t); method != "Venus.WorkerAdminProgress" || params != `["w1"]` {
 		t.Errorf("WorkerAdminProgress sent %s %s", method, params)
+	}
+}
+
+// The proving methods on the wire: CheckProvable keeps the original's params and answers a map
+// keyed by sector number; ProvingInfo carries Lotus's Partition and dline.Info field names.
+func TestRPCProvingMethods(t *testing.T) {
+	srv, rec := startManager(t, &fakeManager{})
+	url := srv.URL + api.ManagerRPCPath
+	r := post(t, url, `{"jsonrpc":"2.0","method":"Venus.CheckProvable","params":[10000,[`+
+		`{"SealProof":5,"SectorNumber":1,"SectorKey":null,"SealedCID":{"/":"`+testSealedCID.String()+`"}},`+
+		`{"SealProof":5,"SectorNumber":2,"SectorKey":{"/":"`+testSealedCID.String()+`"},"SealedCID":{"/":"`+testSealedCID.String()+`"}}],false],"id":1}`)
+	r.expectResult(t, `{"2":"sector 2 of 10000: missing"}`)
+
+	r = post(t, url, `{"jsonrpc":"2.0","method":"Venus.ProvingInfo","params":[10000,0],"id":2}`)
+	r.expectResult(t, `{"Miner":10000,"BlockDelaySecs":30,"HeadTimestamp":1700000000,`+
+		`"Deadline":{"CurrentEpoch":2000,"PeriodStart":1440,"Index":9,"Open":1980,"Close":2040,"Challenge":1960,"FaultCutoff":1910,`+
+		`"WPoStPeriodDeadlines":48,"WPoStProvingPeriod":2880,"WPoStChallengeWindow":60,"WPoStChallengeLookback":20,"FaultDeclarationCutoff":70},`+
+		`"Deadlines":[{"PostSubmissions":[0,1],"Partitions":[{"AllSectors":[1,2],"FaultySectors":[2,1],"RecoveringSectors":[0],`+
+		`"LiveSectors":[1,2],"ActiveSectors":[1,1],"Sectors":[{"SealProof":5,"SectorNumber":1,"SectorKey":null,"SealedCID":{"/":"`+testSealedCID.String()+`"}}]}]}]}`)
+
+	c := newManagerClient(t, srv)
+	ctx := context.Background()
+	info, err := c.ProvingInfo(ctx, 10000, nil)
+	if err != nil || info.Deadline.Index != 9 || len(info.Deadlines) != 1 || info.Deadlines[0].Partitions[0].Sectors != nil {
+		t.Fatalf("ProvingInfo(nil) = %+v, %v", info, err)
+	}
+	if method, params := rec.lastParams(t); method != "Venus.ProvingInfo" || params != `[10000,null]` {
+		t.Errorf("ProvingInfo sent %s %s", method, params)
+	}
+	if n, _ := info.Deadlines[0].Partitions[0].FaultySectors.Count(); n != 1 {
+		t.Errorf("faulty sectors decoded as %d, want 1", n)
+	}
+	bad, err := c.CheckProvable(ctx, 10000, []proof.ExtendedSectorInfo{{SealProof: 5, SectorNumber: 7, SealedCID: testSealedCID}}, true)
+	if err != nil || bad[7] != "sector 7 of 10000: missing" || len(bad) != 1 {
+		t.Errorf("CheckProvable = %v, %v", bad, err)
+	}
+	if _, params := rec.lastParams(t); params != `[10000,[{"SealProof":5,"SectorNumber":7,"SectorKey":null,"SealedCID":{"/":"`+testSealedCID.String()+`"}}],true]` {
+		t.Errorf("CheckProvable sent %s", params)
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/filecoin-project/go-state-types/exitcode"
 	"github.com/google/uuid"
 	"github.com/ipfs/go-cid"
+
+	"github.com/ipfs-force-community/venus-cluster-go/api"
 )
 
 // TipSetKey names a tipset by its block CIDs; on the wire it is a JSON array of CIDs. The empty
@@ -211,10 +213,4 @@ type Deadline struct {
 }
 
 // Partition is Lotus's api.Partition as StateMinerPartitions serves it.
-type Partition struct {
-	AllSectors        bitfield.BitField
-	FaultySectors     bitfield.BitField
-	RecoveringSectors bitfield.BitField
-	LiveSectors       bitfield.BitField
-	ActiveSectors     bitfield.BitField
-}
+type Partition = api.Partition

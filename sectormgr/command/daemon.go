@@ -21,6 +21,8 @@ import (
 const (
 	flagConfDir          = "conf-dir"
 	flagUnsafeMockProofs = "unsafe-mock-proofs"
+	flagPoster           = "poster"
+	flagWinningPoSt      = "miner"
 )
 
 // reloadDelay is how long the daemon waits after SIGUSR1 before it re-reads its config, as the
@@ -46,6 +48,8 @@ func daemonCommand() *cli.Command {
 					&cli.BoolFlag{Name: flagUnsafeMockProofs, Usage: "accept mock proofs on a network other than the simulated one " +
 						"(devnets and tests only: such proofs never verify on a real chain)"},
 					orphanTimeoutFlag(),
+					&cli.BoolFlag{Name: flagPoster, Usage: "prove WindowPoSt: every deadline of every [[Miners]] entry with PoSt.Enabled"},
+					&cli.BoolFlag{Name: flagWinningPoSt, Usage: "answer the gateway's WinningPoSt requests (not implemented yet: refused)"},
 				},
 				Action: runDaemon,
 			},
@@ -62,6 +66,9 @@ func runDaemonInit(c *cli.Context) error {
 }
 
 func runDaemon(c *cli.Context) error {
+	if c.Bool(flagWinningPoSt) {
+		return fmt.Errorf("--miner: WinningPoSt is not implemented yet in this port: run the original venus-sector-manager with --miner for block production, and this daemon without --miner")
+	}
 	home, err := expandHome(c.String(flagHome))
 	if err != nil {
 		return err
@@ -99,6 +106,7 @@ func runDaemon(c *cli.Context) error {
 		DB:               db,
 		UnsafeMockProofs: c.Bool(flagUnsafeMockProofs),
 		OrphanTimeout:    c.Duration(flagOrphanTimeout),
+		Poster:           c.Bool(flagPoster),
 	})
 	if err != nil {
 		return err

@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/metrics"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/dashboard"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/server"
@@ -39,6 +41,12 @@ func mockCommand() *cli.Command {
 			&cli.StringFlag{Name: flagHome, Usage: "keep sector states, numbers and the worker registry in <home>/meta, " +
 				"so a restart loses nothing, and require tokens (secret <home>/jwt-secret, admin token <home>/token) " +
 				"(default: in memory, no auth; the root --home counts only when given)"},
+			&cli.BoolFlag{Name: flagPoster, Usage: "prove the sealed sectors' WindowPoSt deadlines on the simulated chain " +
+				"(needs --persist-store for each worker's attached store; see --epoch-duration)"},
+			&cli.DurationFlag{Name: "epoch-duration", Value: time.Second, Usage: "with --poster or --seed-delay: mine an epoch this often " +
+				"(a deadline is 60 epochs; e.g. 100ms shows a whole proving period in under five minutes)"},
+			&cli.StringSliceFlag{Name: "persist-store", Usage: "NAME=PATH of a worker's attached store (its [[attached]] name and location), " +
+				"repeatable: the manager then knows only these stores, as [[Common.PersistStores]] makes the daemon, and checks the files there"},
 			&cli.BoolFlag{Name: flagAllowWorkersWithoutToken, Usage: "with --home: accept the workers' sealing calls (Venus.*, write) " +
 				"without a token, for workers that have none yet"},
 		},
@@ -76,6 +84,11 @@ func runMock(c *cli.Context) error {
 		opts = append(opts, mock.WithPiecesDir(dir))
 	}
 	opts = append(opts, mock.WithOrphanTimeout(c.Duration(flagOrphanTimeout)))
+	postOpts, err := mockPoStOptions(c)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, postOpts...)
 	if home != "" {
 		db, err := statedb.OpenHome(home)
 		if err != nil {
@@ -113,6 +126,44 @@ func runMock(c *cli.Context) error {
 	err = server.Serve(c.Context, ln, server.New(impl, append(authOpts, server.WithHandler("/piecestore/", impl.PieceStoreHandler()), server.WithPage(dashboard.Handler()), server.WithMetrics(metrics.NewRegistry()))...))
 	log.Info("stop application")
 	return err
+}
+
+// mockPoStOptions are the options of --poster, --epoch-duration and --persist-store.
+func mockPoStOptions(c *cli.Context) ([]mock.Option, error) {
+	var opts []mock.Option
+	epoch := c.Duration("epoch-duration")
+	if epoch <= 0 {
+		return nil, fmt.Errorf("invalid --epoch-duration %s: want a positive duration, e.g. 1s or 100ms", epoch)
+	}
+	if len(c.StringSlice("persist-store")) > 0 {
+		stores, err := parsePersistStores(c.StringSlice("persist-store"))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, mock.WithPersistStores(stores))
+	}
+	if c.Bool(flagPoster) {
+		if len(c.StringSlice("persist-store")) == 0 {
+			return nil, fmt.Errorf("--poster needs the workers' attached stores to check the sealed files: add --persist-store NAME=PATH for each")
+		}
+		opts = append(opts, mock.WithPoster(epoch))
+	} else if c.IsSet("epoch-duration") {
+		opts = append(opts, mock.WithEpoch(epoch))
+	}
+	return opts, nil
+}
+
+// parsePersistStores reads NAME=PATH values of --persist-store.
+func parsePersistStores(values []string) ([]config.PersistStoreConfig, error) {
+	out := make([]config.PersistStoreConfig, 0, len(values))
+	for _, v := range values {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok || name == "" || path == "" {
+			return nil, fmt.Errorf("invalid --persist-store %q: want NAME=PATH, the name and location of a worker's [[attached]] store", v)
+		}
+		out = append(out, config.PersistStoreConfig{Name: name, Path: path})
+	}
+	return out, nil
 }
 
 // mockListen is the address the mock listens on: addr (its --listen), else all interfaces when a

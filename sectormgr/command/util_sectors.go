@@ -19,7 +19,7 @@ func utilSealerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "sealer",
 		Usage: "the manager's sealing state",
-		Subcommands: []*cli.Command{{
+		Subcommands: []*cli.Command{utilProvingCommand(), {
 			Name:  "sectors",
 			Usage: "sector states kept by the manager",
 			Subcommands: []*cli.Command{

@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/piecestore"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/randomness"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/registry"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
@@ -169,6 +170,7 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		Commitment: cm,
 		Stores:     stores,
 		SnapUp:     o.SnapUp,
+		Proving:    &proving.Reader{Chain: node, Stores: stores},
 		Version:    versionString(verifier),
 	})
 	if o.OrphanTimeout > 0 {

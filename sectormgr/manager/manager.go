@@ -6,11 +6,14 @@ package manager
 
 import (
 	"context"
+	"errors"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/proof"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/logging"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sectors"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/stateapi"
 )
@@ -70,6 +73,8 @@ type Modules struct {
 	Stores     Stores
 	// SnapUp is nil when the manager upgrades no sector: AllocateSanpUpSector answers null.
 	SnapUp SnapUp
+	// Proving answers CheckProvable and ProvingInfo; nil in a manager without a chain.
+	Proving *proving.Reader
 	// Version is what Venus.Version answers.
 	Version string
 }
@@ -192,3 +197,21 @@ func (g *Manager) releaseReserved(ctx context.Context, sid abi.SectorID) {
 func (g *Manager) Version(ctx context.Context) (string, error) {
 	return g.m.Version, nil
 }
+
+// CheckProvable checks the sectors' files in the persist stores, as WindowPoSt would.
+func (m *Manager) CheckProvable(ctx context.Context, mid abi.ActorID, sectors []proof.ExtendedSectorInfo, strict bool) (map[abi.SectorNumber]string, error) {
+	if m.m.Proving == nil {
+		return nil, errNoProving
+	}
+	return m.m.Proving.CheckProvable(ctx, mid, sectors, strict)
+}
+
+// ProvingInfo reads the miner's deadlines from the chain.
+func (m *Manager) ProvingInfo(ctx context.Context, mid abi.ActorID, dlIdx *uint64) (*api.ProvingInfo, error) {
+	if m.m.Proving == nil {
+		return nil, errNoProving
+	}
+	return m.m.Proving.Info(ctx, mid, dlIdx)
+}
+
+var errNoProving = errors.New("this manager reads no chain: run the proving commands against `daemon run` or `mock`")

@@ -61,6 +61,9 @@ type options struct {
 	maxSectors uint64
 	piecesDir  string
 	orphans    time.Duration
+	poster     bool
+	epoch      time.Duration
+	stores     []config.PersistStoreConfig
 }
 
 // Option changes how New builds the mock.
@@ -91,7 +94,7 @@ func WithClock(now func() time.Time) Option {
 
 // WithSeedDelay makes a sector wait about d between its pre-commit landing and its seed, as a
 // chain makes a sector wait for its interactive seed (150 epochs on mainnet): the simulated chain
-// mines one 1s epoch a second and its challenge delay is d rounded up to whole epochs.
+// mines one epoch a second (or one every WithPoster epoch) and its challenge delay is d rounded up to whole epochs.
 func WithSeedDelay(d time.Duration) Option {
 	return func(o *options) { o.seedDelay = d }
 }
@@ -117,6 +120,31 @@ func WithOrphanTimeout(d time.Duration) Option {
 	return func(o *options) { o.orphans = d }
 }
 
+// WithPoster runs the WindowPoSt scheduler (mock --poster) for the mock's miner, with a chain
+// that mines one epoch every epoch (the proofs' deadlines are 60 epochs, so a short epoch shows
+// a whole proving period in minutes). It wants WithPersistStores, the stores where the scheduler
+// finds the sectors' files.
+func WithPoster(epoch time.Duration) Option {
+	return func(o *options) {
+		o.poster = true
+		if epoch > 0 {
+			o.epoch = epoch
+		}
+	}
+}
+
+// WithEpoch sets the pace of a clocked chain (WithSeedDelay, WithPoster); default 1s.
+func WithEpoch(d time.Duration) Option {
+	return func(o *options) { o.epoch = d }
+}
+
+// WithPersistStores makes the mock know its workers' persist stores by name and path, as
+// [[Common.PersistStores]] does for the production manager; without it every store name a
+// worker gives is accepted and no file is looked at.
+func WithPersistStores(stores []config.PersistStoreConfig) Option {
+	return func(o *options) { o.stores = stores }
+}
+
 // New creates a mock manager that allocates sectors of sectorSize for miner. Close it to stop
 // the simulated chain's clock (with WithSeedDelay) and the commitment manager.
 func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, error) {
@@ -126,6 +154,12 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 	}
 	if o.db == nil {
 		o.db = statedb.InMemory()
+	}
+	if o.poster && len(o.stores) == 0 {
+		return nil, fmt.Errorf("the mock's WindowPoSt needs the persist stores, to check the sectors' files: give each worker's attached store as --persist-store NAME=PATH")
+	}
+	if o.epoch <= 0 {
+		o.epoch = time.Second
 	}
 	proofType, err := api.SealProofForSize(sectorSize)
 	if err != nil {
@@ -149,14 +183,17 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 		}
 		dm = publishedMarket{Market: m.market, chain: m.chain}
 	}
-	stores := persist.OpenAny(o.db, m.sectors)
+	stores, err := openStores(o, m.sectors)
+	if err != nil {
+		return nil, err
+	}
 	confidence := abi.ChainEpoch(0)
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	m.built, err = manager.Build(ctx, manager.BuildOptions{
 		Config:          config.NewLive("", mockConfig(miner, o)),
 		DB:              o.db,
-		Chain:           mineOnPush(m.chain, o.seedDelay <= 0),
+		Chain:           mineOnPush(m.chain, !o.clocked()),
 		Sectors:         m.sectors,
 		Stores:          stores,
 		DealManager:     dm,
@@ -167,13 +204,15 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 		RegistryOptions: []registry.Option{registry.WithClock(o.now)},
 		OrphanTimeout:   o.orphans,
 		Now:             o.now,
+		Poster:          o.poster,
+		PostPoll:        o.epoch,
 	})
 	if err != nil {
 		return nil, err
 	}
 	m.Manager = m.built.Manager
-	if o.seedDelay > 0 {
-		go m.runClock(ctx)
+	if o.clocked() {
+		go m.runClock(ctx, o.epoch)
 	}
 	ok = true
 	return m, nil
@@ -184,7 +223,7 @@ func New(miner abi.ActorID, sectorSize abi.SectorSize, opts ...Option) (*Mock, e
 func (m *Mock) openChain(o options) error {
 	opts := simchain.Options{PreCommitChallengeDelay: simchain.NoChallengeDelay, StateFile: o.stateFile, BlockDelaySecs: 1}
 	if o.seedDelay > 0 {
-		opts.PreCommitChallengeDelay = abi.ChainEpoch((o.seedDelay + time.Second - 1) / time.Second)
+		opts.PreCommitChallengeDelay = abi.ChainEpoch((o.seedDelay + o.epoch - 1) / o.epoch)
 	}
 	ch, err := simchain.Open(opts)
 	if err != nil {
@@ -211,12 +250,28 @@ func mockConfig(miner abi.ActorID, o options) *config.Config {
 	mc.Commitment.Prove.Sender = sender
 	mc.Commitment.Pre.Batch.Enabled = false
 	mc.Commitment.Prove.Batch.Enabled = false
+	mc.PoSt.Enabled = o.poster
+	mc.PoSt.Sender = sender
+	mc.PoSt.Confidence = 0
+	mc.PoSt.ChallengeConfidence = 0
 	return &config.Config{Common: config.DefaultCommonConfig(), Miners: []config.MinerConfig{mc}}
 }
 
-// runClock mines one epoch a second, the pace WithSeedDelay promises.
-func (m *Mock) runClock(ctx context.Context) {
-	if err := m.chain.Run(ctx, time.Second); err != nil && ctx.Err() == nil {
+// clocked: the chain mines an epoch every epoch, instead of one per message pushed, so that
+// seeds wait (WithSeedDelay) and deadlines open and close (WithPoster).
+func (o options) clocked() bool { return o.seedDelay > 0 || o.poster }
+
+// openStores is persist.Open over the stores of WithPersistStores, or the store of any name.
+func openStores(o options, sectorStore *sectors.Store) (*persist.Manager, error) {
+	if len(o.stores) == 0 {
+		return persist.OpenAny(o.db, sectorStore), nil
+	}
+	return persist.Open(o.stores, o.db, sectorStore)
+}
+
+// runClock mines one epoch every epoch, the pace WithSeedDelay and WithPoster promise.
+func (m *Mock) runClock(ctx context.Context, epoch time.Duration) {
+	if err := m.chain.Run(ctx, epoch); err != nil && ctx.Err() == nil {
 		log.Errorw("simulated chain stopped mining", "err", err)
 	}
 }

@@ -36,7 +36,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
@@ -56,17 +56,12 @@ func (e *FaultyError) Error() string {
 	return fmt.Sprintf("the prover found sectors %v faulty", e.Sectors)
 }
 
-// Locator finds a sector's persisted files (persist.Manager).
-type Locator interface {
-	Locate(sid abi.SectorID, upgrade bool) (persist.SectorFiles, bool, error)
-}
-
 // Deps are what the scheduler works with.
 type Deps struct {
 	Chain    chain.FullNode
 	Sender   messager.Sender
 	DB       statedb.DB
-	Stores   Locator
+	Stores   proving.Locator
 	Prover   Prover
 	Verifier sealverify.Verifier
 	Miners   func() []config.MinerConfig
@@ -321,18 +316,8 @@ func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []Sect
 }
 
 func (r *deadlineRun) checkFiles(sid abi.SectorID, sp abi.RegisteredSealProof, upgrade bool) (SectorToProve, error) {
-	files, found, err := r.s.d.Stores.Locate(sid, upgrade)
+	files, err := proving.CheckSector(r.s.d.Stores, sid, sp, upgrade, r.mc.PoSt.StrictCheck)
 	if err != nil {
-		return SectorToProve{}, err
-	}
-	if !found {
-		return SectorToProve{}, errors.New("not in the sector index (never persisted)")
-	}
-	size, err := sp.SectorSize()
-	if err != nil {
-		return SectorToProve{}, err
-	}
-	if err := persist.CheckSectorFiles(files.SealedStore.Path, files.CacheStore.Path, sid, size, upgrade, r.mc.PoSt.StrictCheck); err != nil {
 		return SectorToProve{}, err
 	}
 	return SectorToProve{SealedFile: files.SealedFile, CacheDir: files.CacheDir}, nil

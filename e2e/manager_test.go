@@ -21,6 +21,7 @@ var managerHomes sync.Map
 type managerProc struct {
 	cmd    *exec.Cmd
 	addr   string
+	log    string // the file of its stdout and stderr
 	exited chan struct{}
 }
 
@@ -51,7 +52,7 @@ func startMock(t *testing.T, addr string, global, flags []string) *managerProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &managerProc{cmd: cmd, addr: addr, exited: make(chan struct{})}
+	p := &managerProc{cmd: cmd, addr: addr, log: logf.Name(), exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		p.signal(syscall.SIGKILL)

@@ -40,6 +40,9 @@ run -bench 'BenchmarkChainSectors$|BenchmarkChainInFlight$' -benchtime 16x ./ben
 # without it). The scrape at 256 threads is part of 3.
 run -bench 'BenchmarkPipelineMetrics$' -benchtime "${PIPELINE_SECTORS}x" -count 1 ./bench/
 run -bench 'BenchmarkDashboardLoad$' -benchtime 3x ./bench/
+# 8. WindowPoSt (issue 14): a deadline of 1, 10 and 100 partitions; the sector check before a proof.
+run -bench 'BenchmarkPoSt$' -benchtime 10x ./bench/
+run -bench 'BenchmarkSectorCheck$' -benchtime 20x ./bench/
 
 ELAPSED=$(($(date +%s) - START))
 "$GO" run ./bench/mkreport \

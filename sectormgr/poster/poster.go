@@ -408,7 +408,10 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 		good    []SectorToProve
 		skipped []abi.SectorNumber
 	}
-	var todo []partitionProof
+	// One StateMinerSectors for the whole deadline, not one per partition: at 100 partitions
+	// that is 100 node calls fewer in the window.
+	var toProve []bitfield.BitField
+	var indexes []uint64
 	for idx, p := range parts {
 		if slices.Contains(proven, uint64(idx)) {
 			continue
@@ -417,19 +420,48 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		toProve, err := bitfield.SubtractBitField(p.LiveSectors, faulty)
+		bf, err := bitfield.SubtractBitField(p.LiveSectors, faulty)
 		if err != nil {
 			return err
 		}
-		if n, err := toProve.Count(); err != nil || n == 0 {
+		if n, err := bf.Count(); err != nil || n == 0 {
 			continue // nothing to prove here: only faulty sectors
 		}
-		infos, err := r.s.d.Chain.StateMinerSectors(ctx, r.maddr, &toProve, tsk)
+		toProve = append(toProve, bf)
+		indexes = append(indexes, uint64(idx))
+	}
+	var todo []partitionProof
+	if len(toProve) > 0 {
+		all, err := bitfield.MultiMerge(toProve...)
 		if err != nil {
 			return err
 		}
-		good, bad := r.sectorCheck(infos)
-		todo = append(todo, partitionProof{index: uint64(idx), good: good, skipped: bad})
+		infos, err := r.s.d.Chain.StateMinerSectors(ctx, r.maddr, &all, tsk)
+		if err != nil {
+			return err
+		}
+		byNumber := make(map[abi.SectorNumber]*chain.SectorOnChainInfo, len(infos))
+		for _, si := range infos {
+			byNumber[si.SectorNumber] = si
+		}
+		for i, bf := range toProve {
+			nums, err := numbers(bf)
+			if err != nil {
+				return err
+			}
+			var mine []*chain.SectorOnChainInfo
+			var unknown []abi.SectorNumber
+			for _, n := range nums {
+				if si, ok := byNumber[n]; ok {
+					mine = append(mine, si)
+				} else {
+					unknown = append(unknown, n) // the node lists it live but has no info: skip it, or the proof fails
+				}
+			}
+			good, bad := r.sectorCheck(mine)
+			bad = append(bad, unknown...)
+			todo = append(todo, partitionProof{index: indexes[i], good: good, skipped: bad})
+		}
 	}
 	if len(todo) == 0 {
 		r.rec.Done = true

@@ -144,7 +144,7 @@ gpu = 1
 		}
 	}
 	for _, series := range []string{
-		`venus_worker_threads{plan="sealer",state="[A-Za-z]+"}`,
+		`venus_worker_threads{plan="sealer",state="[A-Za-z0-9]+"}`,
 		`venus_worker_stage_duration_seconds_count{result="ok",stage="pc1"}`,
 		`venus_worker_stage_duration_seconds_count{result="ok",stage="tree_d"}`,
 		`venus_worker_stage_duration_seconds_count{result="ok",stage="add_piece"}`,
@@ -153,7 +153,7 @@ gpu = 1
 		`venus_worker_limitation_wait_seconds_count{limitation="concurrent",name="pc1"}`,
 		`venus_worker_limitation_wait_seconds_count{limitation="staggered",name="pc2"}`,
 		`venus_worker_manager_call_duration_seconds_count{method="AllocateSector",result="ok"}`,
-		`venus_worker_thread_state_entered_timestamp_seconds{state="[A-Za-z]+",thread="0"}`,
+		`venus_worker_thread_state_entered_timestamp_seconds{state="[A-Za-z0-9]+",thread="0"}`,
 		`venus_worker_persisted_bytes_total`,
 		`venus_worker_kvstore_commit_duration_seconds_count`,
 	} {
@@ -180,7 +180,7 @@ gpu = 1
 func atLeastOne(body, series string) bool {
 	quoted := regexp.QuoteMeta(series)
 	// The label values given as patterns stay patterns.
-	quoted = strings.ReplaceAll(quoted, regexp.QuoteMeta(`[A-Za-z]+`), `[A-Za-z]+`)
+	quoted = strings.ReplaceAll(quoted, regexp.QuoteMeta(`[A-Za-z0-9]+`), `[A-Za-z0-9]+`)
 	return regexp.MustCompile(`(?m)^` + quoted + ` ([1-9][0-9.e+]*)$`).MatchString(body)
 }
 

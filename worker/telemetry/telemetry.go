@@ -44,17 +44,18 @@ func ThreadsOf(p Pool) []Thread {
 	list, progress, plans := p.List(), p.Progress(), p.Plans()
 	out := make([]Thread, len(list))
 	for i, t := range list {
-		s := Thread{Index: t.Index, Plan: plans[i], State: t.State, Paused: t.Paused}
-		if pr := progress[i]; pr.State == t.State {
-			if pr.StateEnteredAt != nil {
-				s.EnteredAt = *pr.StateEnteredAt
-			}
-			if pr.Step != nil {
-				s.Step, s.Total = *pr.Step, *pr.BytesTotal
-			}
-			if pr.BytesDone != nil {
-				s.Done, s.Counted = *pr.BytesDone, true
-			}
+		// The state comes with its entry time from one read, so that a thread moving on
+		// between List and Progress still shows both.
+		pr := progress[i]
+		s := Thread{Index: t.Index, Plan: plans[i], State: pr.State, Paused: t.Paused}
+		if pr.StateEnteredAt != nil {
+			s.EnteredAt = *pr.StateEnteredAt
+		}
+		if pr.Step != nil {
+			s.Step, s.Total = *pr.Step, *pr.BytesTotal
+		}
+		if pr.BytesDone != nil {
+			s.Done, s.Counted = *pr.BytesDone, true
 		}
 		out[i] = s
 	}

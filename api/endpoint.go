@@ -98,3 +98,13 @@ func (a Addr) DialAddr() string {
 	}
 	return a.hostPort(port)
 }
+
+// WebSocketURL is the URL with the scheme's websocket form (ws for http, wss for https), for a
+// server that pushes to its client over a channel (the venus-gateway's proof events).
+func (a Addr) WebSocketURL(path string) string {
+	scheme := "ws"
+	if a.Scheme == "https" {
+		scheme = "wss"
+	}
+	return scheme + "://" + a.hostPort(a.Port) + path
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,46 +19,21 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
-// postStore is a persist store of 2KiB sectors' files in a directory, located by name as the
-// persist index would locate them.
-type postStore struct{ root string }
-
-func (s postStore) Locate(sid abi.SectorID, upgrade bool) (persist.SectorFiles, bool, error) {
-	sealed, cache := persist.SectorPaths(sid, upgrade)
-	st := api.StoreBasicInfo{Name: "store1", Path: s.root}
-	return persist.SectorFiles{SealedStore: st, SealedFile: filepath.Join(s.root, sealed), CacheStore: st, CacheDir: filepath.Join(s.root, cache)}, true, nil
-}
-
-// writeSectorFiles writes sectors 1..n: a 2KiB sealed file and the cache files WindowPoSt reads.
-func writeSectorFiles(tb testing.TB, root string, n int) {
-	tb.Helper()
-	names, err := persist.CacheFileNames(chainSectorSize)
-	if err != nil {
-		tb.Fatal(err)
-	}
+// sectorFiles is a persist store of the 2KiB sectors 1..n in a fresh directory.
+func sectorFiles(tb testing.TB, n int) provingtest.Store {
+	s := provingtest.Store{Root: tb.TempDir(), Miner: chainMiner, SectorSize: chainSectorSize}
 	for i := 1; i <= n; i++ {
-		sealed, cache := persist.SectorPaths(abi.SectorID{Miner: chainMiner, Number: abi.SectorNumber(i)}, false)
-		for _, dir := range []string{filepath.Dir(filepath.Join(root, sealed)), filepath.Join(root, cache)} {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				tb.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(root, sealed), make([]byte, chainSectorSize), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		for _, name := range names {
-			if err := os.WriteFile(filepath.Join(root, cache, name), []byte("x"), 0o644); err != nil {
-				tb.Fatal(err)
-			}
-		}
+		s.Write(tb, abi.SectorNumber(i))
 	}
+	return s
 }
 
 // postDeadline is one deadline proven by the scheduler against the simulated Lotus node over
@@ -73,7 +47,7 @@ type postDeadline struct {
 	messages    int
 }
 
-func proveOneDeadline(b *testing.B, store postStore, partitions int) postDeadline {
+func proveOneDeadline(b *testing.B, store provingtest.Store, partitions int) postDeadline {
 	b.Helper()
 	ch := simchain.New(simchain.Options{})
 	defer ch.Close()
@@ -99,7 +73,7 @@ func proveOneDeadline(b *testing.B, store postStore, partitions int) postDeadlin
 	mc.Actor = chainMiner
 	mc.PoSt.Enabled = true
 	s := poster.New(poster.Deps{Chain: node, Sender: messager.NewMpool(node), DB: statedb.InMemory(), Stores: store,
-		Prover: poster.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{mc} }})
+		Prover: proving.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{mc} }})
 	maddr, _ := address.NewIDAddress(uint64(chainMiner))
 	di, err := node.StateMinerProvingDeadline(context.Background(), maddr, chain.EmptyTSK)
 	if err != nil {
@@ -153,8 +127,7 @@ func proveOneDeadline(b *testing.B, store postStore, partitions int) postDeadlin
 //   - msgs/deadline: SubmitWindowedPoSt messages (MaxPartitionsPerPoStMessage 0: the actor's limit).
 func BenchmarkPoSt(b *testing.B) {
 	quiet(b)
-	store := postStore{root: b.TempDir()}
-	writeSectorFiles(b, store.root, 200)
+	store := sectorFiles(b, 200)
 	for _, parts := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
 			b.StopTimer()
@@ -188,9 +161,8 @@ func BenchmarkPoSt(b *testing.B) {
 func BenchmarkSectorCheck(b *testing.B) {
 	quiet(b)
 	const n = 1000
-	root := b.TempDir()
-	writeSectorFiles(b, root, n)
-	m, err := mock.New(chainMiner, chainSectorSize, mock.WithPersistStores([]config.PersistStoreConfig{{Name: "store1", Path: root}}))
+	store := sectorFiles(b, n)
+	m, err := mock.New(chainMiner, chainSectorSize, mock.WithPersistStores([]config.PersistStoreConfig{{Name: "store1", Path: store.Root}}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -207,14 +179,10 @@ func BenchmarkSectorCheck(b *testing.B) {
 		}
 		sectors[i] = proof.ExtendedSectorInfo{SealProof: abi.RegisteredSealProof_StackedDrg2KiBV1_1, SectorNumber: sid.Number}
 	}
-	names, _ := persist.CacheFileNames(chainSectorSize)
 	var files []string
 	for i := 1; i <= n; i++ {
-		sealed, cache := persist.SectorPaths(abi.SectorID{Miner: chainMiner, Number: abi.SectorNumber(i)}, false)
-		files = append(files, filepath.Join(root, sealed))
-		for _, name := range names {
-			files = append(files, filepath.Join(root, cache, name))
-		}
+		sealed, cache := store.Files(b, abi.SectorNumber(i))
+		files = append(append(files, sealed), cache...)
 	}
 	var check, baseline time.Duration
 	b.ResetTimer()

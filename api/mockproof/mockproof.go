@@ -131,18 +131,34 @@ func UpdateProof(proof abi.RegisteredUpdateProof, commROld, commRNew, commDNew [
 	return out[:size]
 }
 
-const windowPoStDomain = "venus-cluster-go/mock-window-post/v1"
+const (
+	windowPoStDomain  = "venus-cluster-go/mock-window-post/v1"
+	winningPoStDomain = "venus-cluster-go/mock-winning-post/v1"
+)
 
 // WindowPoStProofSize is the size of a mock WindowPoSt proof, one partition's SNARK.
 const WindowPoStProofSize = 192
 
+// WinningPoStProofSize is the size of a mock WinningPoSt proof, as a real one.
+const WinningPoStProofSize = 192
+
 // WindowPoSt is the mock WindowPoSt proof of a miner's sectors (in sector number order) for
 // the challenge randomness: 192 bytes bound to every sector's number and sealed CID.
 func WindowPoSt(postProof abi.RegisteredPoStProof, minerID abi.ActorID, randomness []byte, sectors []proof.SectorInfo) []byte {
+	return postProofOf(windowPoStDomain, WindowPoStProofSize, postProof, minerID, randomness, sectors)
+}
+
+// WinningPoSt is the mock WinningPoSt proof of the challenged sectors, bound as WindowPoSt is
+// but in its own domain, so that neither proof stands for the other.
+func WinningPoSt(postProof abi.RegisteredPoStProof, minerID abi.ActorID, randomness []byte, sectors []proof.SectorInfo) []byte {
+	return postProofOf(winningPoStDomain, WinningPoStProofSize, postProof, minerID, randomness, sectors)
+}
+
+func postProofOf(domain string, size int, postProof abi.RegisteredPoStProof, minerID abi.ActorID, randomness []byte, sectors []proof.SectorInfo) []byte {
 	sorted := slices.Clone(sectors)
 	slices.SortFunc(sorted, func(a, b proof.SectorInfo) int { return cmp.Compare(a.SectorNumber, b.SectorNumber) })
 	h := sha256.New()
-	h.Write([]byte(windowPoStDomain))
+	h.Write([]byte(domain))
 	h.Write(u64(uint64(postProof)))
 	h.Write(u64(uint64(minerID)))
 	h.Write(u64(uint64(len(randomness))))
@@ -152,10 +168,10 @@ func WindowPoSt(postProof abi.RegisteredPoStProof, minerID abi.ActorID, randomne
 		h.Write(s.SealedCID.Bytes())
 	}
 	key := h.Sum(nil)
-	out := make([]byte, 0, WindowPoStProofSize)
-	for counter := uint64(0); len(out) < WindowPoStProofSize; counter++ {
+	out := make([]byte, 0, size)
+	for counter := uint64(0); len(out) < size; counter++ {
 		block := sha256.Sum256(append(append([]byte{}, key...), u64(counter)...))
 		out = append(out, block[:]...)
 	}
-	return out[:WindowPoStProofSize]
+	return out[:size]
 }

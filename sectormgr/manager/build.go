@@ -181,7 +181,7 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		if poll <= 0 {
 			poll = time.Duration(cfg.Common.API.ChainEventInterval)
 		}
-		b.Poster = poster.New(poster.Deps{Chain: node, Sender: sender, DB: o.DB, Stores: stores, Prover: poster.DefaultProver(),
+		b.Poster = poster.New(poster.Deps{Chain: node, Sender: sender, DB: o.DB, Stores: stores, Prover: proving.DefaultProver(),
 			Verifier: verifier, Miners: miners, Poll: poll})
 		b.close = append(b.close, runInBackground(b.Poster.Run))
 	}

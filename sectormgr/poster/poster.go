@@ -49,20 +49,13 @@ const JournalPrefix = "poster/"
 // DefaultPoll is how often the scheduler looks at the head when the config does not say.
 const DefaultPoll = 5 * time.Second
 
-// FaultyError is a proof that found sectors unreadable after the files were checked.
-type FaultyError struct{ Sectors []abi.SectorNumber }
-
-func (e *FaultyError) Error() string {
-	return fmt.Sprintf("the prover found sectors %v faulty", e.Sectors)
-}
-
 // Deps are what the scheduler works with.
 type Deps struct {
 	Chain    chain.FullNode
 	Sender   messager.Sender
 	DB       statedb.DB
 	Stores   proving.Locator
-	Prover   Prover
+	Prover   proving.Prover
 	Verifier sealverify.Verifier
 	Miners   func() []config.MinerConfig
 	// Poll is how often the head is read (DefaultPoll when zero).
@@ -299,7 +292,7 @@ func (r *deadlineRun) message(method abi.MethodNum, params cborMarshaler) (chain
 }
 
 // sectorCheck tells which of the sectors have their files in the persist stores.
-func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []SectorToProve, bad []abi.SectorNumber) {
+func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []proving.SectorToProve, bad []abi.SectorNumber) {
 	for _, si := range infos {
 		sid := abi.SectorID{Miner: r.mc.Actor, Number: si.SectorNumber}
 		upgrade := si.SectorKeyCID != nil
@@ -315,12 +308,12 @@ func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []Sect
 	return good, bad
 }
 
-func (r *deadlineRun) checkFiles(sid abi.SectorID, sp abi.RegisteredSealProof, upgrade bool) (SectorToProve, error) {
+func (r *deadlineRun) checkFiles(sid abi.SectorID, sp abi.RegisteredSealProof, upgrade bool) (proving.SectorToProve, error) {
 	files, err := proving.CheckSector(r.s.d.Stores, sid, sp, upgrade, r.mc.PoSt.StrictCheck)
 	if err != nil {
-		return SectorToProve{}, err
+		return proving.SectorToProve{}, err
 	}
-	return SectorToProve{SealedFile: files.SealedFile, CacheDir: files.CacheDir}, nil
+	return proving.SectorToProve{SealedFile: files.SealedFile, CacheDir: files.CacheDir}, nil
 }
 
 // declare sends the faults and the recoveries of the deadline after next, whose fault cutoff
@@ -405,7 +398,7 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 	}
 	type partitionProof struct {
 		index   uint64
-		good    []SectorToProve
+		good    []proving.SectorToProve
 		skipped []abi.SectorNumber
 	}
 	// One StateMinerSectors for the whole deadline, not one per partition: at 100 partitions
@@ -483,7 +476,7 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 	per := maxPartitionsPerMessage(r.info.WindowPoStProofType, r.mc.PoSt.MaxPartitionsPerPoStMessage)
 	for start := 0; start < len(todo); start += per {
 		batch := todo[start:min(start+per, len(todo))]
-		var sectors []SectorToProve
+		var sectors []proving.SectorToProve
 		params := &miner.SubmitWindowedPoStParams{Deadline: r.di.Index, ChainCommitEpoch: commitEpoch, ChainCommitRand: commitRand}
 		var indexes []uint64
 		for _, p := range batch {
@@ -510,7 +503,7 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 
 // generate proves the sectors and checks the proof before it is sent. A batch whose every
 // sector is skipped still needs a proof: an empty one.
-func (r *deadlineRun) generate(sectors []SectorToProve, rand abi.PoStRandomness) ([]proof.PoStProof, error) {
+func (r *deadlineRun) generate(sectors []proving.SectorToProve, rand abi.PoStRandomness) ([]proof.PoStProof, error) {
 	postProof := r.info.WindowPoStProofType
 	if len(sectors) == 0 {
 		return []proof.PoStProof{{PoStProof: postProof, ProofBytes: []byte{}}}, nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -15,12 +13,12 @@ import (
 	"github.com/filecoin-project/go-state-types/builtin/v16/miner"
 	"github.com/ipfs/go-cid"
 
-	"github.com/ipfs-force-community/venus-cluster-go/api"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/persist"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
@@ -28,56 +26,12 @@ import (
 
 const actor = abi.ActorID(10000)
 
-// files is a persist store in a temporary directory: the Locator of the scheduler.
-type files struct{ root string }
-
-func (f files) Locate(sid abi.SectorID, upgrade bool) (persist.SectorFiles, bool, error) {
-	sealed, cache := persist.SectorPaths(sid, upgrade)
-	if _, err := os.Stat(filepath.Join(f.root, sealed)); err != nil {
-		return persist.SectorFiles{}, false, nil
-	}
-	st := api.StoreBasicInfo{Name: "store1", Path: f.root}
-	return persist.SectorFiles{SealedStore: st, SealedFile: filepath.Join(f.root, sealed), CacheStore: st, CacheDir: filepath.Join(f.root, cache)}, true, nil
-}
-
-func (f files) write(t *testing.T, num abi.SectorNumber) {
-	t.Helper()
-	sid := abi.SectorID{Miner: actor, Number: num}
-	sealed, cache := persist.SectorPaths(sid, false)
-	names, err := persist.CacheFileNames(2 << 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(f.root, cache), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(f.root, sealed)), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(f.root, sealed), make([]byte, 2<<10), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(f.root, cache, n), []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func (f files) remove(t *testing.T, num abi.SectorNumber) {
-	t.Helper()
-	sealed, _ := persist.SectorPaths(abi.SectorID{Miner: actor, Number: num}, false)
-	if err := os.Remove(filepath.Join(f.root, sealed)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 type rig struct {
 	t     *testing.T
 	ch    *simchain.Chain
 	node  *chain.Node
 	db    statedb.DB
-	store files
+	store provingtest.Store
 	mc    config.MinerConfig
 }
 
@@ -97,13 +51,13 @@ func newRig(t *testing.T, sectors ...abi.SectorNumber) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(node.Close)
-	r := &rig{t: t, ch: ch, node: node, db: statedb.InMemory(), store: files{root: t.TempDir()}}
+	r := &rig{t: t, ch: ch, node: node, db: statedb.InMemory(), store: provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}}
 	r.mc = config.DefaultMinerConfig()
 	r.mc.Actor = actor
 	r.mc.PoSt.Enabled = true
 	r.mc.PoSt.Confidence = 1
 	for _, n := range sectors {
-		r.store.write(t, n)
+		r.store.Write(t, n)
 	}
 	if err := ch.ActivateSectors(actor, sectors...); err != nil {
 		t.Fatal(err)
@@ -113,7 +67,7 @@ func newRig(t *testing.T, sectors ...abi.SectorNumber) *rig {
 
 func (r *rig) scheduler() *poster.Scheduler {
 	return poster.New(poster.Deps{Chain: r.node, Sender: messager.NewMpool(r.node), DB: r.db, Stores: r.store,
-		Prover: poster.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
+		Prover: proving.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
 }
 
 // run advances the chain epoch by epoch, stepping the scheduler at each, until the deadline
@@ -172,7 +126,7 @@ func TestDeadlineProven(t *testing.T) {
 func TestFaultThenRecovery(t *testing.T) {
 	r := newRig(t, 1, 2)
 	s := r.scheduler()
-	r.store.remove(t, 2)
+	r.store.RemoveSealed(t, 2)
 	r.runDeadlines(s, 1)
 	if f := r.ch.Faulty(actor); !slices.Equal(f, []abi.SectorNumber{2}) {
 		t.Fatalf("faulty after the first deadline = %v, want [2]", f)
@@ -180,7 +134,7 @@ func TestFaultThenRecovery(t *testing.T) {
 	if n := len(submitted(r.ch, builtin.MethodsMiner.DeclareFaults)) + skippedIn(r.ch); n == 0 {
 		t.Fatal("sector 2 was neither declared faulty nor skipped")
 	}
-	r.store.write(t, 2)
+	r.store.Write(t, 2)
 	// A whole period later the same deadline comes again: the recovery is declared two
 	// deadlines before it and proven with it.
 	for len(submitted(r.ch, builtin.MethodsMiner.DeclareFaultsRecovered)) == 0 {
@@ -226,7 +180,7 @@ func (l *lossySender) Push(ctx context.Context, id string, msg *chain.Message, s
 func TestNoDoubleSubmissionAfterALostPushAndARestart(t *testing.T) {
 	r := newRig(t, 1, 2)
 	lossy := &lossySender{Sender: messager.NewMpool(r.node)}
-	first := poster.New(poster.Deps{Chain: r.node, Sender: lossy, DB: r.db, Stores: r.store, Prover: poster.MockProver{},
+	first := poster.New(poster.Deps{Chain: r.node, Sender: lossy, DB: r.db, Stores: r.store, Prover: proving.MockProver{},
 		Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
 	for !lossy.lost {
 		_ = first.Step(context.Background(), r.mc)

@@ -33,5 +33,6 @@ func (FFI) VerifyAggregateSeals(agg proof.AggregateSealVerifyProofAndInfos) (boo
 
 // VerifyWindowPoSt checks a WindowPoSt proof with filecoin-ffi.
 func (FFI) VerifyWindowPoSt(info proof.WindowPoStVerifyInfo) (bool, error) {
+	info.Randomness = FieldRandomness(info.Randomness)
 	return ffi.VerifyWindowPoSt(info)
 }

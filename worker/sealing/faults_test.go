@@ -34,9 +34,7 @@ func TestResumeWithAFileDeletedUnderThePausedThreadNamesIt(t *testing.T) {
 	}
 	reportsBefore := len(fm.reportsOf(sector(1)))
 
-	if !r.thread.Ctrl.RequestResume(nil) {
-		t.Fatal("resume returned false")
-	}
+	r.resume(nil)
 	r.waitFor("paused on the missing file", func() bool { i := r.info(); return i.Paused && i.LastError != nil })
 	info := r.info()
 	if want := missingFileError("PCLanded", "sealed file", sealed); *info.LastError != want {
@@ -55,7 +53,7 @@ func TestResumeWithAFileDeletedUnderThePausedThreadNamesIt(t *testing.T) {
 	}
 
 	to := Aborted
-	r.thread.Ctrl.RequestResume(&to)
+	r.resume(&to)
 	r.waitFor("next sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	if reason, ok := fm.abortReason(sector(1)); !ok || reason != "task aborted" {
 		t.Errorf("abort of sector 1 = %q, %v", reason, ok)
@@ -82,7 +80,7 @@ func TestRestartWithACacheFileGoneNamesIt(t *testing.T) {
 	}
 	// Resuming in PC1Done re-runs PC2, which makes the file again.
 	to := PC1Done
-	r.thread.Ctrl.RequestResume(&to)
+	r.resume(&to)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 }
 
@@ -120,7 +118,7 @@ func TestPersistToAStoreThatCannotBeWrittenPauses(t *testing.T) {
 	}
 	// Once the store is fixed, a resume persists and finishes the sector.
 	os.Remove(filepath.Join(r.persist.Root, "sealed"))
-	r.thread.Ctrl.RequestResume(nil)
+	r.resume(nil)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	if _, err := os.Stat(dst); err != nil {
 		t.Error(err)
@@ -164,7 +162,7 @@ func TestPersistToAFullStorePauses(t *testing.T) {
 		t.Errorf("record state = %s", rec.State)
 	}
 	full.Store(false)
-	r.thread.Ctrl.RequestResume(nil)
+	r.resume(nil)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	name := api.FormatSectorID(sector(1))
 	for _, rel := range []string{"sealed/" + name, "cache/" + name + "/p_aux", "cache/" + name + "/t_aux", "cache/" + name + "/sc-02-data-tree-r-last.dat"} {
@@ -267,6 +265,6 @@ func TestPersistRefusesToReplaceOtherContent(t *testing.T) {
 	if err := os.Remove(dst); err != nil {
 		t.Fatal(err)
 	}
-	r.thread.Ctrl.RequestResume(nil)
+	r.resume(nil)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 }

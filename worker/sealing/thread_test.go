@@ -113,9 +113,7 @@ func TestTemporaryFailuresPauseAfterMaxRetriesThenResume(t *testing.T) {
 	mu.Lock()
 	broken = false
 	mu.Unlock()
-	if !r.thread.Ctrl.RequestResume(nil) {
-		t.Fatal("resume of a paused thread returned false")
-	}
+	r.resume(nil)
 	r.waitFor("sector finalized after resume", func() bool { return fm.finalizedCount() == 1 })
 	if info := r.info(); info.LastError != nil {
 		t.Errorf("last_error not cleared by resume: %q", *info.LastError)
@@ -190,9 +188,7 @@ func TestPauseKeepsTheFinishedStep(t *testing.T) {
 	if n := fm.callCount("PollPreCommitState"); n != 1 {
 		t.Errorf("poll ran %d times, want 1: the finished step must not be re-run", n)
 	}
-	if !r.thread.Ctrl.RequestResume(nil) {
-		t.Fatal("resume returned false")
-	}
+	r.resume(nil)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	if n := fm.callCount("PollPreCommitState"); n != 1 {
 		t.Errorf("poll ran %d times after resume, want 1", n)
@@ -204,7 +200,7 @@ func TestResumeInAnEarlierStateRerunsFromThere(t *testing.T) {
 	r := newRig(t, fm)
 	pauseAtPCLanded(t, r, fm)
 	to := PC2Done
-	r.thread.Ctrl.RequestResume(&to)
+	r.resume(&to)
 	r.waitFor("sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	if n := fm.callCount("SubmitPreCommit"); n != 2 {
 		t.Errorf("SubmitPreCommit called %d times, want 2", n)
@@ -225,7 +221,7 @@ func TestResumeInTheSameStatePausesAgain(t *testing.T) {
 	r := newRig(t, fm)
 	pauseAtPCLanded(t, r, fm)
 	to := PCLanded
-	r.thread.Ctrl.RequestResume(&to)
+	r.resume(&to)
 	r.waitFor("critical pause", func() bool {
 		i := r.info()
 		return i.Paused && i.LastError != nil
@@ -241,7 +237,7 @@ func TestResumeAbortedDropsTheSectorAndTakesANewOne(t *testing.T) {
 	pauseAtPCLanded(t, r, fm)
 	fm.pollPreCommit = nil
 	to := Aborted
-	r.thread.Ctrl.RequestResume(&to)
+	r.resume(&to)
 	r.waitFor("next sector finalized", func() bool { return fm.finalizedCount() == 1 })
 	if reason, ok := fm.abortReason(sector(1)); !ok || reason != "task aborted" {
 		t.Errorf("abort reason of sector 1 = %q, %v", reason, ok)
@@ -386,7 +382,7 @@ func TestResumeInAStateOfAnotherPlanAborts(t *testing.T) {
 	pauseAtPCLanded(t, r, fm)
 	fm.pollPreCommit = nil
 	to := SnapEncoded
-	r.thread.Ctrl.RequestResume(&to)
+	r.resume(&to)
 	r.waitFor("sector 1 aborted", func() bool { _, ok := fm.abortReason(sector(1)); return ok })
 	if reason, _ := fm.abortReason(sector(1)); reason != "unexpected state SnapEncoded in sealer planner" {
 		t.Errorf("abort reason = %q", reason)

@@ -1,4 +1,4 @@
-package poster
+package proving
 
 import (
 	"testing"
@@ -9,6 +9,6 @@ import (
 // The real-proof prover compiles only under -tags ffi; check it against the pinned filecoin-ffi
 // in the default build, so a signature change cannot go unnoticed.
 func TestFFIProverTypeChecksAgainstPinnedFilecoinFFI(t *testing.T) {
-	ffitypecheck.Check(t, ".", "github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster",
-		[]string{"GenerateWindowPoSt", "NewSortedPrivateSectorInfo"})
+	ffitypecheck.Check(t, ".", "github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving",
+		[]string{"GenerateWindowPoSt", "GenerateWinningPoSt", "NewSortedPrivateSectorInfo"})
 }

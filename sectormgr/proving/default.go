@@ -1,6 +1,6 @@
 //go:build !ffi
 
-package poster
+package proving
 
 // DefaultProver is this build's prover: mock proofs.
 func DefaultProver() Prover { return MockProver{} }

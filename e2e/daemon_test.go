@@ -293,12 +293,18 @@ type daemonCluster struct {
 
 func startDaemonCluster(t *testing.T, threads int, workerSettings []string, extra ...cfgEdit) *daemonCluster {
 	t.Helper()
+	return startDaemonClusterWith(t, threads, workerSettings, nil, extra...)
+}
+
+// startDaemonClusterWith runs `daemon run` with the flags in args.
+func startDaemonClusterWith(t *testing.T, threads int, workerSettings, args []string, extra ...cfgEdit) *daemonCluster {
+	t.Helper()
 	node := startSimNode(t, simchain.Options{}, daemonEpoch)
 	// The worker's config names the daemon's address, the daemon's the worker's persist store.
 	c := &daemonCluster{node: node, home: newDaemonHome(t)}
 	c.w = daemonWorker(t, c.home, threads, workerSettings...)
 	c.home.init(t, append(baseEdits(node, c.w.persist), extra...)...)
-	c.daemon = startDaemon(t, c.home)
+	c.daemon = startDaemon(t, c.home, args...)
 	c.token = c.home.createToken(t, "write")
 	setToken(t, c.w, c.token)
 	return c
@@ -691,6 +697,22 @@ func TestDaemonStartupErrorsNameTheInput(t *testing.T) {
 		mustWrite(t, h.cfg, text)
 		want := fmt.Sprintf(`ERROR: %s: unknown key "Miners.Commitment.Confidense" (check the spelling; see daemon init's example)`, h.cfg)
 		if line := errorLine(t, runDaemon(t, h)); line != want {
+			t.Errorf("error line:\n%s\nwant\n%s", line, want)
+		}
+	})
+	t.Run("--miner without a gateway", func(t *testing.T) {
+		h := newDaemonHome(t)
+		h.init(t, baseEdits(node, persist)...)
+		want := `ERROR: --miner: [Common.API] Gateway is empty: list the venus-gateway addresses in sector-manager.cfg, e.g. Gateway = ["/ip4/127.0.0.1/tcp/45132"]`
+		if line := errorLine(t, runDaemon(t, h, "--miner")); line != want {
+			t.Errorf("error line:\n%s\nwant\n%s", line, want)
+		}
+	})
+	t.Run("--miner with a bad gateway address", func(t *testing.T) {
+		h := newDaemonHome(t)
+		h.init(t, append(baseEdits(node, persist), cfgEdit{"[Common.API]", "Gateway", `["/ip4/127.0.0.1/tcp/1", "/tcp/45132"]`})...)
+		want := `ERROR: [Common.API] Gateway[1]: invalid multiaddr "/tcp/45132": ip4 or ip6 protocol is required (or dns4/dns6 with a host name), e.g. /ip4/127.0.0.1/tcp/1789`
+		if line := errorLine(t, runDaemon(t, h, "--miner")); line != want {
 			t.Errorf("error line:\n%s\nwant\n%s", line, want)
 		}
 	})

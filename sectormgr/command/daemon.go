@@ -23,6 +23,7 @@ const (
 	flagUnsafeMockProofs = "unsafe-mock-proofs"
 	flagPoster           = "poster"
 	flagWinningPoSt      = "miner"
+	flagWarmup           = "warmup"
 )
 
 // reloadDelay is how long the daemon waits after SIGUSR1 before it re-reads its config, as the
@@ -49,7 +50,8 @@ func daemonCommand() *cli.Command {
 						"(devnets and tests only: such proofs never verify on a real chain)"},
 					orphanTimeoutFlag(),
 					&cli.BoolFlag{Name: flagPoster, Usage: "prove WindowPoSt: every deadline of every [[Miners]] entry with PoSt.Enabled"},
-					&cli.BoolFlag{Name: flagWinningPoSt, Usage: "answer the gateway's WinningPoSt requests (not implemented yet: refused)"},
+					&cli.BoolFlag{Name: flagWinningPoSt, Usage: "answer WinningPoSt: the proof requests of the gateways in [Common.API] Gateway, for every [[Miners]] entry with Proof.Enabled"},
+					&cli.BoolFlag{Name: flagWarmup, Value: true, Usage: "with --miner, prove one sector at start-up and log how long it took"},
 				},
 				Action: runDaemon,
 			},
@@ -66,9 +68,6 @@ func runDaemonInit(c *cli.Context) error {
 }
 
 func runDaemon(c *cli.Context) error {
-	if c.Bool(flagWinningPoSt) {
-		return fmt.Errorf("--miner: WinningPoSt is not implemented yet in this port: run the original venus-sector-manager with --miner for block production, and this daemon without --miner")
-	}
 	home, err := expandHome(c.String(flagHome))
 	if err != nil {
 		return err
@@ -107,6 +106,8 @@ func runDaemon(c *cli.Context) error {
 		UnsafeMockProofs: c.Bool(flagUnsafeMockProofs),
 		OrphanTimeout:    c.Duration(flagOrphanTimeout),
 		Poster:           c.Bool(flagPoster),
+		WinningPoSt:      c.Bool(flagWinningPoSt),
+		Warmup:           c.Bool(flagWarmup),
 	})
 	if err != nil {
 		return err

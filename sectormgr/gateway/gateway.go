@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/filecoin-project/go-address"
 	"github.com/filecoin-project/go-jsonrpc"
@@ -96,6 +97,12 @@ func Dial(ctx context.Context, endpoint, token string) (*Client, error) {
 	cl := &Client{endpoint: endpoint}
 	closer, err := jsonrpc.NewMergeClient(ctx, endpoint, Namespace, []interface{}{&cl.c}, header)
 	if err != nil {
+		if strings.Contains(err.Error(), "bad handshake") {
+			// go-jsonrpc drops the status; a refused token and a server that is not a gateway
+			// both end here.
+			return nil, fmt.Errorf("gateway %s: %w (the server refused the websocket: check [Common.API] Token, "+
+				"and that [Common.API] Gateway names a venus-gateway)", endpoint, err)
+		}
 		return nil, fmt.Errorf("gateway %s: %w", endpoint, err)
 	}
 	cl.closer = closer

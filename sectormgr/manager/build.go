@@ -26,6 +26,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/stateapi"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/winning"
 	"github.com/ipfs-force-community/venus-cluster-go/version"
 )
 
@@ -64,7 +65,11 @@ type BuildOptions struct {
 	// enabled, reading the head every PostPoll ([Common.API] ChainEventInterval when zero).
 	Poster   bool
 	PostPoll time.Duration
-	Now      func() time.Time
+	// WinningPoSt answers the WinningPoSt requests of the gateways in [Common.API] Gateway for
+	// the miners with Proof.Enabled (daemon run --miner), after a warm-up proof with Warmup.
+	WinningPoSt bool
+	Warmup      bool
+	Now         func() time.Time
 }
 
 // Built is an assembled manager and what must be served and closed with it.
@@ -184,6 +189,13 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 		b.Poster = poster.New(poster.Deps{Chain: node, Sender: sender, DB: o.DB, Stores: stores, Prover: proving.DefaultProver(),
 			Verifier: verifier, Miners: miners, Poll: poll})
 		b.close = append(b.close, runInBackground(b.Poster.Run))
+	}
+	if o.WinningPoSt {
+		stop, err := startWinning(ctx, cfg, node, winning.Prover{Stores: stores, Prover: proving.DefaultProver()}, o.Warmup)
+		if err != nil {
+			return nil, err
+		}
+		b.close = append(b.close, stop)
 	}
 	ok = true
 	return b, nil

@@ -14,8 +14,8 @@ import (
 	"github.com/filecoin-project/go-address"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/proof"
-	logging "github.com/ipfs/go-log/v2"
 
+	"github.com/ipfs-force-community/venus-cluster-go/logging"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 )
@@ -76,14 +76,10 @@ type Listener struct {
 	Gateway string // the gateway's endpoint, for the logs
 	Dial    Dialer
 	Prover  Prover
-
-	wg sync.WaitGroup
 }
 
-// Run listens until ctx ends, reconnecting after every failure, then waits for the proofs under
-// way to be answered.
+// Run listens until ctx ends, reconnecting after every failure.
 func (l *Listener) Run(ctx context.Context) {
-	defer l.wg.Wait()
 	log.Infow("listening for winning post requests", "miner", l.Miner, "gateway", l.Gateway)
 	retry := MinRetry
 	for {
@@ -110,15 +106,18 @@ func (l *Listener) Run(ctx context.Context) {
 	}
 }
 
-// listenOnce serves one connection until its channel closes; connected says it got a channel.
+// listenOnce serves one connection until its channel closes or ctx ends; connected says it got
+// a channel. The proofs under way are answered before the connection closes.
 func (l *Listener) listenOnce(ctx context.Context) (connected bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events, closeConn, err := l.Dial(ctx)
+	events, closeConn, err := l.Dial(context.WithoutCancel(ctx))
 	if err != nil {
 		return false, err
 	}
 	defer closeConn()
+	var answers sync.WaitGroup
+	defer answers.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	maddr, err := address.NewIDAddress(uint64(l.Miner))
 	if err != nil {
 		return false, err
@@ -135,12 +134,12 @@ func (l *Listener) listenOnce(ctx context.Context) (connected bool, err error) {
 			if !ok {
 				return true, nil
 			}
-			l.handle(ctx, events, ev)
+			l.handle(ctx, events, ev, &answers)
 		}
 	}
 }
 
-func (l *Listener) handle(ctx context.Context, events gateway.ProofEvents, ev *gateway.RequestEvent) {
+func (l *Listener) handle(ctx context.Context, events gateway.ProofEvents, ev *gateway.RequestEvent, answers *sync.WaitGroup) {
 	switch ev.Method {
 	case gateway.MethodInitConnect:
 		var cc gateway.ConnectedCompleted
@@ -151,9 +150,9 @@ func (l *Listener) handle(ctx context.Context, events gateway.ProofEvents, ev *g
 		log.Infow("connected to the gateway for winning post", "miner", l.Miner, "gateway", l.Gateway, "channel", cc.ChannelId)
 	case gateway.MethodComputeProof:
 		// Each request is proven on its own, so a slow proof does not hold the next one.
-		l.wg.Add(1)
+		answers.Add(1)
 		go func() {
-			defer l.wg.Done()
+			defer answers.Done()
 			l.answer(ctx, events, ev)
 		}()
 	default:
@@ -178,7 +177,8 @@ func (l *Listener) answer(ctx context.Context, events gateway.ProofEvents, ev *g
 	if err != nil {
 		resp.Error = err.Error()
 	}
-	rctx, cancel := context.WithTimeout(ctx, responseTimeout)
+	// A proof made is delivered even when the manager is stopping: a block may depend on it.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), responseTimeout)
 	defer cancel()
 	sendErr := events.ResponseProofEvent(rctx, resp)
 	fields := []interface{}{"miner", l.Miner, "gateway", l.Gateway, "id", ev.ID, "height", req.Height,

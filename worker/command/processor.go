@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/ext"
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 )
 
@@ -36,7 +36,7 @@ func stageConsumer(stage string) (serve func(in io.Reader, out io.Writer) error,
 }
 
 func serveWith[I, O any](stage string, impl processor.Processor[I, O]) func(io.Reader, io.Writer) error {
-	return func(in io.Reader, out io.Writer) error { return ext.Serve(stage, impl, in, out) }
+	return func(in io.Reader, out io.Writer) error { return extproc.Serve(stage, impl, in, out) }
 }
 
 // consumerStages is the order the subcommands are listed in.

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 	"net"
 	"os"
 	"slices"
@@ -28,7 +29,7 @@ const (
 	DefaultDialHost      = "127.0.0.1"
 	DefaultPingInterval  = 30 * time.Second // damocles' value; the original's 180s made the registry slow to notice a worker
 	DefaultCGroupName    = "vc-worker"
-	DefaultExtStableWait = 5 * time.Second
+	DefaultExtStableWait = extproc.DefaultStableWait
 )
 
 // Config is a loaded and validated venus-worker configuration.

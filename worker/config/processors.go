@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 	"math"
 	"slices"
 	"sort"
@@ -42,24 +43,10 @@ type Limitation struct {
 }
 
 // ExtProcessor is one [[processors.<stage>]] child process.
-type ExtProcessor struct {
-	Stage         string
-	Bin           string   // empty: the running venus-worker executable
-	Args          []string // ["processor", "<stage>"] unless written
-	StableWait    time.Duration
-	CGroup        CGroup
-	Envs          map[string]string
-	NUMAPreferred *int  // nil: no preference
-	Concurrent    *uint // nil: unlimited; never 0
-	Locks         []string
-	Weight        uint16 // ≥ 1
-}
+type ExtProcessor = extproc.Spec
 
-// CGroup is the cgroup an external processor runs in.
-type CGroup struct {
-	GroupName string // parent cgroup, "vc-worker" unless written
-	CPUSet    string // empty: no cpuset, no cgroup is made
-}
+// CGroup is the cgroup an external processor runs in ("vc-worker" unless written).
+type CGroup = extproc.CGroup
 
 func buildProcessors(raw rawProcessors, md toml.MetaData, p *problems) Processors {
 	out := Processors{

@@ -7,15 +7,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 
 	"github.com/filecoin-project/go-state-types/abi"
 )
 
 // Processor runs one stage. Built-in and external implementations satisfy the same interface, so
 // a sealing thread never knows where a stage runs.
-type Processor[I any, O any] interface {
-	Process(ctx context.Context, task I) (O, error)
-}
+type Processor[I any, O any] = extproc.Processor[I, O]
 
 // Func adapts a function to Processor.
 type Func[I any, O any] func(ctx context.Context, task I) (O, error)

@@ -14,7 +14,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/ext"
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 )
 
 // ExternalStages are the stages that can run in child processes. C1 and the in-process snap
@@ -80,7 +80,7 @@ func external[I, O any](b *builder, stage string, dst *processor.Processor[I, O]
 	if !ok || b.failed {
 		return nil
 	}
-	p, err := ext.NewProducer[I, O](b.ctx, stage, entries, b.locks, b.restarted)
+	p, err := extproc.NewProducer[I, O](b.ctx, stage, entries, b.locks, b.restarted)
 	if err != nil {
 		b.failed = true
 		return err

@@ -15,7 +15,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/builtin"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/ext"
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 )
 
 // childEnv makes the test binary serve the named stage with its built-in processor, recording
@@ -40,9 +40,9 @@ func runChild(stage string) int {
 	var err error
 	switch stage {
 	case processor.StageTransfer:
-		err = ext.Serve(stage, set.Transfer, os.Stdin, os.Stdout)
+		err = extproc.Serve(stage, set.Transfer, os.Stdin, os.Stdout)
 	case processor.StageTreeD:
-		err = ext.Serve(stage, set.TreeD, os.Stdin, os.Stdout)
+		err = extproc.Serve(stage, set.TreeD, os.Stdin, os.Stdout)
 	default:
 		return 2
 	}
@@ -73,7 +73,7 @@ func TestBuildAllBuiltin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	if _, isExt := set.Transfer.(*ext.Producer[processor.TransferInput, bool]); isExt {
+	if _, isExt := set.Transfer.(*extproc.Producer[processor.TransferInput, bool]); isExt {
 		t.Fatal("transfer is external without a [[processors.transfer]] table")
 	}
 	if set.TreeD == nil || set.PC1 == nil || set.PC2 == nil || set.C1 == nil || set.C2 == nil ||
@@ -91,10 +91,10 @@ func TestBuildExternalStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, isExt := set.Transfer.(*ext.Producer[processor.TransferInput, bool]); !isExt {
+	if _, isExt := set.Transfer.(*extproc.Producer[processor.TransferInput, bool]); !isExt {
 		t.Fatalf("transfer is %T, want the external producer", set.Transfer)
 	}
-	if _, isExt := set.PC1.(*ext.Producer[processor.PC1Input, processor.PC1Output]); isExt {
+	if _, isExt := set.PC1.(*extproc.Producer[processor.PC1Input, processor.PC1Output]); isExt {
 		t.Fatal("pc1 is external without a table")
 	}
 	ok, err := set.Transfer.Process(context.Background(), processor.TransferInput{Stores: map[string]processor.TransferStoreInfo{}})

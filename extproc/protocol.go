@@ -1,7 +1,8 @@
-// Package ext runs a processor stage in a child process speaking the vc-processors "ext"
-// protocol (spec/worker.md §9.3): JSON lines over the child's stdin and stdout. The producer is
-// the worker's side (it spawns, supervises and calls children); Serve is the child's side.
-package ext
+// Package extproc runs a processor stage in a child process speaking the vc-processors "ext"
+// protocol (spec/worker.md §9.3): JSON lines over the child's stdin and stdout. The producer is the
+// parent's side (it spawns, supervises and calls children: the worker's stages, the manager's
+// ext provers); Serve is the child's side.
+package extproc
 
 import (
 	"bytes"

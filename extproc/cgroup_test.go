@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 )
 
 func useCgroupRoot(t *testing.T, root string) {
@@ -130,8 +129,8 @@ func TestCgroupUnavailable(t *testing.T) {
 func TestChildJoinsHostCgroup(t *testing.T) {
 	group := fmt.Sprintf("vc-worker-test-%d", os.Getpid())
 	e := entry("serve")
-	e.CGroup = config.CGroup{GroupName: group, CPUSet: "0"}
-	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil, nil)
+	e.CGroup = CGroup{GroupName: group, CPUSet: "0"}
+	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []Spec{e}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

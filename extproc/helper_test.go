@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"bufio"
@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
 // childModeEnv makes the test binary act as an external processor instead of running tests.
@@ -38,7 +35,7 @@ func TestMain(m *testing.M) {
 func runChild(mode string) int {
 	switch mode {
 	case "serve":
-		err := Serve[testTask, testOut](testStage, processor.Func[testTask, testOut](testImpl), os.Stdin, os.Stdout)
+		err := Serve[testTask, testOut](testStage, testFunc(testImpl), os.Stdin, os.Stdout)
 		fmt.Fprintln(os.Stderr, "consumer:", err)
 		return 1
 	case "raw":
@@ -158,22 +155,22 @@ func rawChild() int {
 
 // entry is a [[processors.test]] table spawning this test binary in the given mode, with the
 // config defaults.
-func entry(mode string) config.ExtProcessor {
+func entry(mode string) Spec {
 	exe, err := os.Executable()
 	if err != nil {
 		panic(err)
 	}
-	return config.ExtProcessor{
+	return Spec{
 		Stage:      testStage,
 		Bin:        exe,
 		StableWait: 20 * time.Second,
-		CGroup:     config.CGroup{GroupName: config.DefaultCGroupName},
+		CGroup:     CGroup{GroupName: "vc-worker"},
 		Envs:       map[string]string{childModeEnv: mode},
 		Weight:     1,
 	}
 }
 
-func newTestProducer(t *testing.T, locks *limit.Pool, entries ...config.ExtProcessor) *Producer[testTask, testOut] {
+func newTestProducer(t *testing.T, locks Locks, entries ...Spec) *Producer[testTask, testOut] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -224,4 +221,38 @@ func pendingCount(c *child) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.pending)
+}
+
+// testFunc adapts a function to Processor.
+type testFunc func(ctx context.Context, task testTask) (testOut, error)
+
+func (f testFunc) Process(ctx context.Context, task testTask) (testOut, error) { return f(ctx, task) }
+
+// testLocks are counting locks, as the worker's ext_locks are.
+type testLocks map[string]chan struct{}
+
+func newTestLocks(counts map[string]uint) testLocks {
+	l := testLocks{}
+	for name, n := range counts {
+		l[name] = make(chan struct{}, n)
+	}
+	return l
+}
+
+func (l testLocks) Acquire(ctx context.Context, name string) (func(), error) {
+	select {
+	case l[name] <- struct{}{}:
+		return func() { <-l[name] }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l testLocks) TryAcquire(name string) (func(), bool) {
+	select {
+	case l[name] <- struct{}{}:
+		return func() { <-l[name] }, true
+	default:
+		return nil, false
+	}
 }

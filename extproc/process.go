@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"bufio"
@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 )
 
 // writeGrace is how long a call whose request could not be written waits for the child's exit
@@ -51,7 +50,7 @@ type process struct {
 }
 
 // spawn starts the child and waits (up to stable_wait, or ctx) for its ready line.
-func spawn(ctx context.Context, stage string, cfg config.ExtProcessor) (*process, error) {
+func spawn(ctx context.Context, stage string, cfg Spec) (*process, error) {
 	cmd, err := command(stage, cfg)
 	if err != nil {
 		return nil, err
@@ -77,7 +76,7 @@ func spawn(ctx context.Context, stage string, cfg config.ExtProcessor) (*process
 	}
 	wait := cfg.StableWait
 	if wait <= 0 {
-		wait = config.DefaultExtStableWait
+		wait = DefaultStableWait
 	}
 	r := bufio.NewReader(stdout)
 	if err := p.waitReady(ctx, r, wait); err != nil {
@@ -90,7 +89,7 @@ func spawn(ctx context.Context, stage string, cfg config.ExtProcessor) (*process
 }
 
 // command builds the child's command line and environment (spec §9.2).
-func command(stage string, cfg config.ExtProcessor) (*exec.Cmd, error) {
+func command(stage string, cfg Spec) (*exec.Cmd, error) {
 	bin := cfg.Bin
 	if bin == "" {
 		exe, err := os.Executable()
@@ -112,7 +111,7 @@ func command(stage string, cfg config.ExtProcessor) (*exec.Cmd, error) {
 
 // childEnv is the daemon's environment now, plus envs, plus the NUMA preference; later entries
 // win over earlier ones.
-func childEnv(cfg config.ExtProcessor) []string {
+func childEnv(cfg Spec) []string {
 	env := os.Environ()
 	keys := make([]string, 0, len(cfg.Envs))
 	for k := range cfg.Envs {

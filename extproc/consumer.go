@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"bufio"
@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"sync"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
 // ErrParentGone is what Serve returns when its stdin ends: the worker that spawned it is gone.
@@ -21,7 +20,7 @@ var ErrParentGone = errors.New("got empty line, parent might be out")
 // runs every request read from in on its own goroutine and writes each response as one line.
 // It returns ErrParentGone when in ends. Nothing but the protocol may be written to out, so logs
 // go to stderr.
-func Serve[I, O any](stage string, impl processor.Processor[I, O], in io.Reader, out io.Writer) error {
+func Serve[I, O any](stage string, impl Processor[I, O], in io.Reader, out io.Writer) error {
 	applyNUMAPreference()
 	w := &lineWriter{w: out}
 	if err := w.writeLine([]byte(ReadyLine(stage))); err != nil {
@@ -46,7 +45,7 @@ func Serve[I, O any](stage string, impl processor.Processor[I, O], in io.Reader,
 
 // serveLine starts one request. A line without an id cannot be answered, so it is only logged;
 // a task that does not decode is answered with the decoding error rather than left hanging.
-func serveLine[I, O any](ctx context.Context, stage string, impl processor.Processor[I, O], w *lineWriter, line []byte) {
+func serveLine[I, O any](ctx context.Context, stage string, impl Processor[I, O], w *lineWriter, line []byte) {
 	var req struct {
 		ID   *uint64         `json:"id"`
 		Task json.RawMessage `json:"task"`
@@ -64,7 +63,7 @@ func serveLine[I, O any](ctx context.Context, stage string, impl processor.Proce
 }
 
 // run decodes the task, runs it and encodes the output, turning a panic into an error.
-func run[I, O any](ctx context.Context, stage string, impl processor.Processor[I, O], rawTask json.RawMessage) (output json.RawMessage, err error) {
+func run[I, O any](ctx context.Context, stage string, impl Processor[I, O], rawTask json.RawMessage) (output json.RawMessage, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			output, err = nil, fmt.Errorf("%s processor panicked: %v\n%s", stage, r, debug.Stack())

@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"context"
@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 )
 
 func TestRequestsOnTheWire(t *testing.T) {
@@ -143,7 +141,7 @@ func TestPreviewCutsAtCharBoundary(t *testing.T) {
 func TestReadyTimeoutKillsChild(t *testing.T) {
 	e := entry("silent")
 	e.StableWait = 300 * time.Millisecond
-	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil, nil)
+	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []Spec{e}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "timeout exceeded before child get ready") {
 		t.Fatalf("err = %v, want the ready timeout", err)
 	}
@@ -157,7 +155,7 @@ func TestReadyTimeoutKillsChild(t *testing.T) {
 }
 
 func TestUnexpectedFirstLine(t *testing.T) {
-	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("wrong")}, nil, nil)
+	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []Spec{entry("wrong")}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), `unexpected first line "hello there", want "test processor ready"`) {
 		t.Fatalf("err = %v, want unexpected first line", err)
 	}
@@ -166,7 +164,7 @@ func TestUnexpectedFirstLine(t *testing.T) {
 func TestStartFailureNamesTheProgram(t *testing.T) {
 	e := entry("serve")
 	e.Bin = filepath.Join(t.TempDir(), "no-such-binary")
-	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{e}, nil, nil)
+	_, err := NewProducer[testTask, testOut](context.Background(), testStage, []Spec{e}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "no-such-binary") {
 		t.Fatalf("err = %v, want it to name the missing program", err)
 	}
@@ -200,7 +198,7 @@ func TestKilledChildFailsPendingAndComesBack(t *testing.T) {
 }
 
 func TestCloseKillsChildren(t *testing.T) {
-	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("serve"), entry("serve")}, nil, nil)
+	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []Spec{entry("serve"), entry("serve")}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +231,7 @@ func TestChildConcurrentLimit(t *testing.T) {
 }
 
 func TestExtLocksSpanChildren(t *testing.T) {
-	locks := limit.NewLocks(map[string]uint{"gpu": 1})
+	locks := newTestLocks(map[string]uint{"gpu": 1})
 	a, b := entry("serve"), entry("serve")
 	a.Locks = []string{"gpu"}
 	b.Locks = []string{"gpu", "gpu"} // written twice: must not wait for itself
@@ -283,7 +281,7 @@ func pidIn(t *testing.T, msg string) int {
 // The restart of a child that died is told to the hook the worker's metrics count with.
 func TestRestartIsTold(t *testing.T) {
 	var restarts atomic.Int64
-	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []config.ExtProcessor{entry("serve")}, nil,
+	p, err := NewProducer[testTask, testOut](context.Background(), testStage, []Spec{entry("serve")}, nil,
 		func(stage string) {
 			if stage == testStage {
 				restarts.Add(1)

@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 )
 
 // fakeChild is a child that looks up, with no process behind it: choose never calls it.
@@ -16,7 +14,7 @@ func fakeChild(index int, weight uint16, concurrent uint, locks ...string) *chil
 	c := &child{
 		stage:   testStage,
 		index:   index,
-		cfg:     config.ExtProcessor{Weight: weight, Locks: locks},
+		cfg:     Spec{Weight: weight, Locks: locks},
 		cur:     &process{exited: make(chan struct{})},
 		changed: make(chan struct{}),
 	}
@@ -29,7 +27,7 @@ func fakeChild(index int, weight uint16, concurrent uint, locks ...string) *chil
 // fixedDraw always draws r, whatever the total weight.
 func fixedDraw(r int) func(int) int { return func(int) int { return r } }
 
-func producerOf(locks *limit.Pool, draw func(int) int, children ...*child) *Producer[testTask, testOut] {
+func producerOf(locks Locks, draw func(int) int, children ...*child) *Producer[testTask, testOut] {
 	return &Producer[testTask, testOut]{stage: testStage, children: children, locks: locks, intn: draw}
 }
 
@@ -62,7 +60,7 @@ func TestChoosePrefersChildThatCanStartNow(t *testing.T) {
 }
 
 func TestChooseSkipsLockedAndDownChildren(t *testing.T) {
-	locks := limit.NewLocks(map[string]uint{"gpu": 1})
+	locks := newTestLocks(map[string]uint{"gpu": 1})
 	held, _ := locks.TryAcquire("gpu")
 	defer held()
 	locked, down, free := fakeChild(0, 1000, 0, "gpu"), fakeChild(1, 1000, 0), fakeChild(2, 1, 0)
@@ -78,7 +76,7 @@ func TestChooseSkipsLockedAndDownChildren(t *testing.T) {
 }
 
 func TestChooseReleasesLocksOfChildrenNotPicked(t *testing.T) {
-	locks := limit.NewLocks(map[string]uint{"l0": 1, "l1": 1})
+	locks := newTestLocks(map[string]uint{"l0": 1, "l1": 1})
 	a, b := fakeChild(0, 1, 0, "l0"), fakeChild(1, 1, 0, "l1")
 	c, unlock, err := producerOf(locks, fixedDraw(1), a, b).choose(context.Background())
 	if err != nil {
@@ -102,7 +100,7 @@ func TestChooseReleasesLocksOfChildrenNotPicked(t *testing.T) {
 }
 
 func TestChooseWaitsForLocksWhenNoChildIsFree(t *testing.T) {
-	locks := limit.NewLocks(map[string]uint{"gpu0": 1, "gpu1": 1})
+	locks := newTestLocks(map[string]uint{"gpu0": 1, "gpu1": 1})
 	held0, _ := locks.TryAcquire("gpu0")
 	defer held0()
 	held1, _ := locks.TryAcquire("gpu1")

@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"bufio"
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
 // consumer runs Serve in this process over pipes.
@@ -25,7 +24,7 @@ func startConsumer(t *testing.T) *consumer {
 	outR, outW := io.Pipe()
 	c := &consumer{in: inW, out: bufio.NewReader(outR), done: make(chan error, 1)}
 	go func() {
-		c.done <- Serve[testTask, testOut](testStage, processor.Func[testTask, testOut](testImpl), inR, outW)
+		c.done <- Serve[testTask, testOut](testStage, testFunc(testImpl), inR, outW)
 		outW.Close()
 	}()
 	t.Cleanup(func() { inW.Close(); io.Copy(io.Discard, outR) })

@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 )
 
 // Restart back-off: a child that keeps dying waits twice as long before each new start, up to
@@ -23,7 +22,7 @@ const (
 type child struct {
 	stage string
 	index int
-	cfg   config.ExtProcessor
+	cfg   Spec
 	slots chan struct{} // one buffered item per call in flight; nil: unlimited
 	cg    *cgroup       // nil: no cpuset asked, or cgroups unusable here
 	// restarted is told of each restart; nil: nobody asked.
@@ -41,7 +40,7 @@ type child struct {
 }
 
 // startChild spawns the first process of an entry; a failure here fails start-up.
-func startChild(ctx context.Context, stage string, index int, cfg config.ExtProcessor, restarted func(stage string)) (*child, error) {
+func startChild(ctx context.Context, stage string, index int, cfg Spec, restarted func(stage string)) (*child, error) {
 	c := &child{
 		restarted: restarted,
 		stage:     stage,
@@ -53,13 +52,13 @@ func startChild(ctx context.Context, stage string, index int, cfg config.ExtProc
 	}
 	if cfg.Concurrent != nil {
 		if *cfg.Concurrent == 0 {
-			return nil, fmt.Errorf("processors.%s[%d].concurrent: invalid concurrent limit 0: want 1 or more, or leave it out for no limit", stage, index)
+			return nil, fmt.Errorf("%s.concurrent: invalid concurrent limit 0: want 1 or more, or leave it out for no limit", cfg.key(stage, index))
 		}
 		c.slots = make(chan struct{}, *cfg.Concurrent)
 	}
 	p, err := spawn(ctx, stage, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("processors.%s[%d]: %w", stage, index, err)
+		return nil, fmt.Errorf("%s: %w", cfg.key(stage, index), err)
 	}
 	c.setupCgroup(p.pid)
 	c.cur = p
@@ -135,7 +134,7 @@ func (c *child) restart() (*process, error) {
 	}()
 	p, err := spawn(ctx, c.stage, c.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("processors.%s[%d] is down and could not be restarted: %w", c.stage, c.index, err)
+		return nil, fmt.Errorf("%s is down and could not be restarted: %w", c.cfg.key(c.stage, c.index), err)
 	}
 	if c.cg != nil {
 		if err := c.cg.add(p.pid); err != nil {

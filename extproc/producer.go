@@ -1,4 +1,4 @@
-package ext
+package extproc
 
 import (
 	"context"
@@ -7,26 +7,22 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 )
 
 // Producer runs a stage on external child processes, one per [[processors.<stage>]] entry. It is
-// a processor.Processor of that stage.
+// a Processor of that stage.
 type Producer[I, O any] struct {
 	stage    string
 	children []*child
-	locks    *limit.Pool
+	locks    Locks
 	intn     func(n int) int // random choice among children; tests make it deterministic
 }
 
-var _ processor.Processor[processor.PC2Input, processor.PC2Output] = (*Producer[processor.PC2Input, processor.PC2Output])(nil)
 
 // NewProducer spawns every child of the stage and waits for each to be ready; any failure kills
 // the children already started. locks is the ext_locks pool (nil: no locks); restarted, if not
 // nil, is told of every restart of a child that exited.
-func NewProducer[I, O any](ctx context.Context, stage string, entries []config.ExtProcessor, locks *limit.Pool, restarted func(stage string)) (*Producer[I, O], error) {
+func NewProducer[I, O any](ctx context.Context, stage string, entries []Spec, locks Locks, restarted func(stage string)) (*Producer[I, O], error) {
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("processors.%s: no subs section found: add at least one [[processors.%s]] table", stage, stage)
 	}
@@ -59,7 +55,7 @@ func (p *Producer[I, O]) Process(ctx context.Context, task I) (O, error) {
 		return out, err
 	}
 	if err := json.Unmarshal(res, &out); err != nil {
-		return out, fmt.Errorf("decode %s output of processors.%s[%d]: %w", p.stage, p.stage, c.index, err)
+		return out, fmt.Errorf("decode %s output of %s: %w", p.stage, c.cfg.key(p.stage, c.index), err)
 	}
 	return out, nil
 }
@@ -123,7 +119,7 @@ func pickWeighted(children []*child, intn func(int) int) int {
 // weightOf treats an unset weight as 1, the config default.
 func weightOf(c *child) uint16 { return max(c.cfg.Weight, 1) }
 
-func tryLocks(pool *limit.Pool, names []string) (unlock func(), ok bool) {
+func tryLocks(pool Locks, names []string) (unlock func(), ok bool) {
 	var held []func()
 	for _, name := range uniqueSorted(names) {
 		release, ok := pool.TryAcquire(name)
@@ -137,7 +133,7 @@ func tryLocks(pool *limit.Pool, names []string) (unlock func(), ok bool) {
 }
 
 // waitLocks takes the locks in name order, so two children sharing locks cannot deadlock.
-func waitLocks(ctx context.Context, pool *limit.Pool, names []string) (unlock func(), err error) {
+func waitLocks(ctx context.Context, pool Locks, names []string) (unlock func(), err error) {
 	var held []func()
 	for _, name := range uniqueSorted(names) {
 		release, err := pool.Acquire(ctx, name)

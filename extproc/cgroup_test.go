@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
 )
 
 func useCgroupRoot(t *testing.T, root string) {

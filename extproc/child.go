@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
 )
 
 // Restart back-off: a child that keeps dying waits twice as long before each new start, up to

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // fakeChild is a child that looks up, with no process behind it: choose never calls it.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"runtime/debug"
 	"sync"
-
 )
 
 // ErrParentGone is what Serve returns when its stdin ends: the worker that spawned it is gone.

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 // childModeEnv makes the test binary act as an external processor instead of running tests.

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
 )
 
 // writeGrace is how long a call whose request could not be written waits for the child's exit

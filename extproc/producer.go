@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-
 )
 
 // Producer runs a stage on external child processes, one per [[processors.<stage>]] entry. It is
@@ -17,7 +16,6 @@ type Producer[I, O any] struct {
 	locks    Locks
 	intn     func(n int) int // random choice among children; tests make it deterministic
 }
-
 
 // NewProducer spawns every child of the stage and waits for each to be ready; any failure kills
 // the children already started. locks is the ext_locks pool (nil: no locks); restarted, if not

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 func TestRequestsOnTheWire(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/extproc"
+	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/setup"
 )
 

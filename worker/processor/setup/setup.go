@@ -11,10 +11,10 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
-	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 )
 
 // ExternalStages are the stages that can run in child processes. C1 and the in-process snap

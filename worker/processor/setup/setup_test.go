@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/config"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/limit"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor"
 	"github.com/ipfs-force-community/venus-cluster-go/worker/processor/builtin"
-	"github.com/ipfs-force-community/venus-cluster-go/extproc"
 )
 
 // childEnv makes the test binary serve the named stage with its built-in processor, recording

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -20,7 +21,6 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/mock"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
@@ -73,7 +73,7 @@ func proveOneDeadline(b *testing.B, store provingtest.Store, partitions int) pos
 	mc.Actor = chainMiner
 	mc.PoSt.Enabled = true
 	s := poster.New(poster.Deps{Chain: node, Sender: messager.NewMpool(node), DB: statedb.InMemory(), Stores: store,
-		Prover: proving.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{mc} }})
+		Prover: postprover.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{mc} }})
 	maddr, _ := address.NewIDAddress(uint64(chainMiner))
 	di, err := node.StateMinerProvingDeadline(context.Background(), maddr, chain.EmptyTSK)
 	if err != nil {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -69,6 +71,22 @@ func TestDaemonAnswersWinningPoSt(t *testing.T) {
 	waitGatewayListener(t, gw, maddr)
 	if proofs := computeProof(t, gw, maddr, gateway.ComputeProofRequest{SectorInfos: sectors, Rand: rand}); !bytes.Equal(proofs[0].ProofBytes, want) {
 		t.Errorf("after the restart: %+v", proofs)
+	}
+
+	// With --ext-prover and a [[WinPost]] entry, the proof is made by `venus-worker processor
+	// winning_post`, spawned from beside the manager's binary, and is the same proof.
+	c.daemon.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.daemon.exitCode(t, 30*time.Second); code != 0 {
+		t.Fatalf("daemon run exited %d after SIGTERM", code)
+	}
+	mustWrite(t, filepath.Join(c.home.home, "ext-prover.cfg"), "[[WinPost]]\nReadyTimeoutSecs = 10\n")
+	c.daemon = startDaemon(t, c.home, "--miner", "--ext-prover")
+	if log := c.daemon.logText(); !strings.Contains(log, `ext provers started`) || !strings.Contains(log, `"prover": "window=mock,winning=ext", "took": `) {
+		t.Errorf("no ext prover start or warm-up through it:\n%s", tail(log, 3000))
+	}
+	waitGatewayListener(t, gw, maddr)
+	if proofs := computeProof(t, gw, maddr, gateway.ComputeProofRequest{SectorInfos: sectors, Rand: rand}); !bytes.Equal(proofs[0].ProofBytes, want) {
+		t.Errorf("through the ext prover: %+v", proofs)
 	}
 }
 

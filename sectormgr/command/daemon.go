@@ -24,6 +24,7 @@ const (
 	flagPoster           = "poster"
 	flagWinningPoSt      = "miner"
 	flagWarmup           = "warmup"
+	flagExtProver        = "ext-prover"
 )
 
 // reloadDelay is how long the daemon waits after SIGUSR1 before it re-reads its config, as the
@@ -51,6 +52,7 @@ func daemonCommand() *cli.Command {
 					orphanTimeoutFlag(),
 					&cli.BoolFlag{Name: flagPoster, Usage: "prove WindowPoSt: every deadline of every [[Miners]] entry with PoSt.Enabled"},
 					&cli.BoolFlag{Name: flagWinningPoSt, Usage: "answer WinningPoSt: the proof requests of the gateways in [Common.API] Gateway, for every [[Miners]] entry with Proof.Enabled"},
+					&cli.BoolFlag{Name: flagExtProver, Usage: "generate the PoSt proofs in the external processors of ext-prover.cfg ([[WdPost]], [[WinPost]]; default program: venus-worker processor <stage>)"},
 					&cli.BoolFlag{Name: flagWarmup, Value: true, Usage: "with --miner, prove one sector at start-up and log how long it took"},
 				},
 				Action: runDaemon,
@@ -108,6 +110,7 @@ func runDaemon(c *cli.Context) error {
 		Poster:           c.Bool(flagPoster),
 		WinningPoSt:      c.Bool(flagWinningPoSt),
 		Warmup:           c.Bool(flagWarmup),
+		ExtProverDir:     extProverDir(c, confDir),
 	})
 	if err != nil {
 		return err
@@ -164,4 +167,12 @@ func orphanTimeoutFlag() cli.Flag {
 	return &cli.DurationFlag{Name: flagOrphanTimeout, Value: manager.DefaultOrphanTimeout,
 		Usage: "abort a sector that no worker called about for this long after its allocation " +
 			"(a worker killed before saving its job; `util sealer sectors list --orphans` shows them); 0: never"}
+}
+
+// extProverDir is where ext-prover.cfg is read with --ext-prover: beside sector-manager.cfg.
+func extProverDir(c *cli.Context, confDir string) string {
+	if !c.Bool(flagExtProver) {
+		return ""
+	}
+	return confDir
 }

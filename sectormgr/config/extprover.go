@@ -17,7 +17,8 @@ type ExtProverConfig struct {
 }
 
 // ExtProcessorConfig is one [[WdPost]] or [[WinPost]] entry: a child process speaking the
-// vc-processors protocol. A nil Bin means the manager's own binary.
+// vc-processors protocol. A nil Bin means venus-worker beside the manager's binary, run as
+// `venus-worker processor window_post` (or winning_post); with Bin, Args are its arguments.
 type ExtProcessorConfig struct {
 	Bin              *string
 	Args             []string

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"net/http"
 	"time"
 
@@ -69,7 +70,10 @@ type BuildOptions struct {
 	// the miners with Proof.Enabled (daemon run --miner), after a warm-up proof with Warmup.
 	WinningPoSt bool
 	Warmup      bool
-	Now         func() time.Time
+	// ExtProverDir, when set, moves the proofs into the external processors of its
+	// ext-prover.cfg (daemon run --ext-prover).
+	ExtProverDir string
+	Now          func() time.Time
 }
 
 // Built is an assembled manager and what must be served and closed with it.
@@ -181,17 +185,26 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	if o.OrphanTimeout > 0 {
 		b.close = append(b.close, runInBackground(newOrphanReaper(b.Manager, o.OrphanTimeout, o.Now).run))
 	}
+	prover := postprover.DefaultProver()
+	if o.ExtProverDir != "" && (o.Poster || o.WinningPoSt) {
+		ext, closeExt, err := newExtProver(ctx, o.ExtProverDir, prover)
+		if err != nil {
+			return nil, err
+		}
+		b.close = append(b.close, closeExt)
+		prover = ext
+	}
 	if o.Poster {
 		poll := o.PostPoll
 		if poll <= 0 {
 			poll = time.Duration(cfg.Common.API.ChainEventInterval)
 		}
-		b.Poster = poster.New(poster.Deps{Chain: node, Sender: sender, DB: o.DB, Stores: stores, Prover: proving.DefaultProver(),
+		b.Poster = poster.New(poster.Deps{Chain: node, Sender: sender, DB: o.DB, Stores: stores, Prover: prover,
 			Verifier: verifier, Miners: miners, Poll: poll})
 		b.close = append(b.close, runInBackground(b.Poster.Run))
 	}
 	if o.WinningPoSt {
-		stop, err := startWinning(ctx, cfg, node, winning.Prover{Stores: stores, Prover: proving.DefaultProver()}, o.Warmup)
+		stop, err := startWinning(ctx, cfg, node, winning.Prover{Stores: stores, Prover: prover}, o.Warmup)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"io"
 	"slices"
 	"sync"
@@ -55,7 +56,7 @@ type Deps struct {
 	Sender   messager.Sender
 	DB       statedb.DB
 	Stores   proving.Locator
-	Prover   proving.Prover
+	Prover   postprover.Prover
 	Verifier sealverify.Verifier
 	Miners   func() []config.MinerConfig
 	// Poll is how often the head is read (DefaultPoll when zero).
@@ -292,7 +293,7 @@ func (r *deadlineRun) message(method abi.MethodNum, params cborMarshaler) (chain
 }
 
 // sectorCheck tells which of the sectors have their files in the persist stores.
-func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []proving.SectorToProve, bad []abi.SectorNumber) {
+func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []postprover.SectorToProve, bad []abi.SectorNumber) {
 	for _, si := range infos {
 		sid := abi.SectorID{Miner: r.mc.Actor, Number: si.SectorNumber}
 		upgrade := si.SectorKeyCID != nil
@@ -308,12 +309,12 @@ func (r *deadlineRun) sectorCheck(infos []*chain.SectorOnChainInfo) (good []prov
 	return good, bad
 }
 
-func (r *deadlineRun) checkFiles(sid abi.SectorID, sp abi.RegisteredSealProof, upgrade bool) (proving.SectorToProve, error) {
+func (r *deadlineRun) checkFiles(sid abi.SectorID, sp abi.RegisteredSealProof, upgrade bool) (postprover.SectorToProve, error) {
 	files, err := proving.CheckSector(r.s.d.Stores, sid, sp, upgrade, r.mc.PoSt.StrictCheck)
 	if err != nil {
-		return proving.SectorToProve{}, err
+		return postprover.SectorToProve{}, err
 	}
-	return proving.SectorToProve{SealedFile: files.SealedFile, CacheDir: files.CacheDir}, nil
+	return postprover.SectorToProve{SealedFile: files.SealedFile, CacheDir: files.CacheDir}, nil
 }
 
 // declare sends the faults and the recoveries of the deadline after next, whose fault cutoff
@@ -398,7 +399,7 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 	}
 	type partitionProof struct {
 		index   uint64
-		good    []proving.SectorToProve
+		good    []postprover.SectorToProve
 		skipped []abi.SectorNumber
 	}
 	// One StateMinerSectors for the whole deadline, not one per partition: at 100 partitions
@@ -476,7 +477,7 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 	per := maxPartitionsPerMessage(r.info.WindowPoStProofType, r.mc.PoSt.MaxPartitionsPerPoStMessage)
 	for start := 0; start < len(todo); start += per {
 		batch := todo[start:min(start+per, len(todo))]
-		var sectors []proving.SectorToProve
+		var sectors []postprover.SectorToProve
 		params := &miner.SubmitWindowedPoStParams{Deadline: r.di.Index, ChainCommitEpoch: commitEpoch, ChainCommitRand: commitRand}
 		var indexes []uint64
 		for _, p := range batch {
@@ -503,7 +504,7 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 
 // generate proves the sectors and checks the proof before it is sent. A batch whose every
 // sector is skipped still needs a proof: an empty one.
-func (r *deadlineRun) generate(sectors []proving.SectorToProve, rand abi.PoStRandomness) ([]proof.PoStProof, error) {
+func (r *deadlineRun) generate(sectors []postprover.SectorToProve, rand abi.PoStRandomness) ([]proof.PoStProof, error) {
 	postProof := r.info.WindowPoStProofType
 	if len(sectors) == 0 {
 		return []proof.PoStProof{{PoStProof: postProof, ProofBytes: []byte{}}}, nil

@@ -3,6 +3,7 @@ package poster_test
 import (
 	"context"
 	"errors"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -17,7 +18,6 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/config"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/messager"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
@@ -67,7 +67,7 @@ func newRig(t *testing.T, sectors ...abi.SectorNumber) *rig {
 
 func (r *rig) scheduler() *poster.Scheduler {
 	return poster.New(poster.Deps{Chain: r.node, Sender: messager.NewMpool(r.node), DB: r.db, Stores: r.store,
-		Prover: proving.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
+		Prover: postprover.MockProver{}, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
 }
 
 // run advances the chain epoch by epoch, stepping the scheduler at each, until the deadline
@@ -180,7 +180,7 @@ func (l *lossySender) Push(ctx context.Context, id string, msg *chain.Message, s
 func TestNoDoubleSubmissionAfterALostPushAndARestart(t *testing.T) {
 	r := newRig(t, 1, 2)
 	lossy := &lossySender{Sender: messager.NewMpool(r.node)}
-	first := poster.New(poster.Deps{Chain: r.node, Sender: lossy, DB: r.db, Stores: r.store, Prover: proving.MockProver{},
+	first := poster.New(poster.Deps{Chain: r.node, Sender: lossy, DB: r.db, Stores: r.store, Prover: postprover.MockProver{},
 		Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
 	for !lossy.lost {
 		_ = first.Step(context.Background(), r.mc)

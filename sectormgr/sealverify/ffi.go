@@ -5,6 +5,8 @@ package sealverify
 import (
 	ffi "github.com/filecoin-project/filecoin-ffi"
 	"github.com/filecoin-project/go-state-types/proof"
+
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 )
 
 // FFI verifies and aggregates real seal proofs with filecoin-ffi.
@@ -33,6 +35,6 @@ func (FFI) VerifyAggregateSeals(agg proof.AggregateSealVerifyProofAndInfos) (boo
 
 // VerifyWindowPoSt checks a WindowPoSt proof with filecoin-ffi.
 func (FFI) VerifyWindowPoSt(info proof.WindowPoStVerifyInfo) (bool, error) {
-	info.Randomness = FieldRandomness(info.Randomness)
+	info.Randomness = postprover.FieldRandomness(info.Randomness)
 	return ffi.VerifyWindowPoSt(info)
 }

@@ -125,13 +125,3 @@ func Commitments(sealed, unsealed cid.Cid) (commR, commD [32]byte, err error) {
 	copy(commD[:], d)
 	return commR, commD, nil
 }
-
-// FieldRandomness is PoSt randomness as the proofs take it: a field element, its top two bits
-// cleared, as Lotus does before every PoSt call. r itself is left as it is.
-func FieldRandomness(r abi.PoStRandomness) abi.PoStRandomness {
-	out := append(abi.PoStRandomness{}, r...)
-	if len(out) == 32 {
-		out[31] &= 0x3f
-	}
-	return out
-}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"sync"
 	"time"
 
@@ -38,7 +39,7 @@ type Dialer func(ctx context.Context) (events gateway.ProofEvents, close func(),
 // Prover proves the sectors of requests: it finds their files and runs the prover.
 type Prover struct {
 	Stores proving.Locator
-	Prover proving.Prover
+	Prover postprover.Prover
 }
 
 // Prove is the WinningPoSt of the challenged sectors of miner mid. Every sector must be in the
@@ -51,14 +52,14 @@ func (p Prover) Prove(mid abi.ActorID, sectors []proof.ExtendedSectorInfo, rand 
 	if err != nil {
 		return nil, fmt.Errorf("sector %d: %w", sectors[0].SectorNumber, err)
 	}
-	toProve := make([]proving.SectorToProve, len(sectors))
+	toProve := make([]postprover.SectorToProve, len(sectors))
 	for i, s := range sectors {
 		sid := abi.SectorID{Miner: mid, Number: s.SectorNumber}
 		files, err := proving.CheckSector(p.Stores, sid, s.SealProof, s.SectorKey != nil, false)
 		if err != nil {
 			return nil, fmt.Errorf("sector %d of miner %d: %w", s.SectorNumber, mid, err)
 		}
-		toProve[i] = proving.SectorToProve{
+		toProve[i] = postprover.SectorToProve{
 			SectorInfo: proof.SectorInfo{SealProof: s.SealProof, SectorNumber: s.SectorNumber, SealedCID: s.SealedCID},
 			SealedFile: files.SealedFile, CacheDir: files.CacheDir,
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -20,7 +21,6 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway/fakegateway"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/winning"
@@ -61,7 +61,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(gw.Close)
 	r := &rig{t: t, gw: gw, store: provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}}
 	r.store.Write(t, 1, 2)
-	r.prover = winning.Prover{Stores: r.store, Prover: proving.MockProver{}}
+	r.prover = winning.Prover{Stores: r.store, Prover: postprover.MockProver{}}
 	r.start()
 	return r
 }
@@ -260,7 +260,7 @@ func TestWarmupProvesTheFirstActiveSector(t *testing.T) {
 	}
 	t.Cleanup(node.Close)
 	store := provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}
-	p := winning.Prover{Stores: store, Prover: proving.MockProver{}}
+	p := winning.Prover{Stores: store, Prover: postprover.MockProver{}}
 
 	if _, err := winning.Warmup(context.Background(), node, p, actor); !errors.Is(err, winning.ErrNoSector) {
 		t.Fatalf("warm-up of a miner without sectors: %v", err)

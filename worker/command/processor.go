@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"io"
 	"os"
 
@@ -31,6 +32,10 @@ func stageConsumer(stage string) (serve func(in io.Reader, out io.Writer) error,
 		return serveWith(stage, set.SnapProve), true
 	case processor.StageTransfer:
 		return serveWith(stage, set.Transfer), true
+	case postprover.StageWindowPoSt:
+		return serveWith[postprover.PoStTask, postprover.WindowPoStOutput](stage, postprover.WindowStage{Prover: postprover.DefaultProver()}), true
+	case postprover.StageWinningPoSt:
+		return serveWith[postprover.PoStTask, postprover.WinningPoStOutput](stage, postprover.WinningStage{Prover: postprover.DefaultProver()}), true
 	}
 	return nil, false
 }
@@ -43,6 +48,8 @@ func serveWith[I, O any](stage string, impl processor.Processor[I, O]) func(io.R
 var consumerStages = []string{
 	processor.StageTreeD, processor.StagePC1, processor.StagePC2, processor.StageC2,
 	processor.StageSnapEncode, processor.StageSnapProve, processor.StageTransfer,
+	// Served for venus-sector-manager's ext provers; the worker never spawns them.
+	postprover.StageWindowPoSt, postprover.StageWinningPoSt,
 }
 
 // ProcessorCmd is `venus-worker processor <stage>`: the consumer side of the external processor

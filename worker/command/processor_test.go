@@ -15,7 +15,7 @@ func TestProcessorSubcommands(t *testing.T) {
 	for _, c := range ProcessorCmd.Subcommands {
 		names = append(names, c.Name)
 	}
-	want := []string{"tree_d", "pc1", "pc2", "c2", "snap_encode", "snap_prove", "transfer"}
+	want := []string{"tree_d", "pc1", "pc2", "c2", "snap_encode", "snap_prove", "transfer", "window_post", "winning_post"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("processor subcommands %v, want %v", names, want)
 	}

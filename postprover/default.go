@@ -1,6 +1,6 @@
 //go:build !ffi
 
-package proving
+package postprover
 
 // DefaultProver is this build's prover: mock proofs.
 func DefaultProver() Prover { return MockProver{} }

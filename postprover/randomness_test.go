@@ -1,4 +1,4 @@
-package sealverify
+package postprover
 
 import (
 	"bytes"

@@ -1,13 +1,11 @@
 //go:build ffi
 
-package proving
+package postprover
 
 import (
 	ffi "github.com/filecoin-project/filecoin-ffi"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/proof"
-
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
 )
 
 // DefaultProver is this build's prover: filecoin-ffi.
@@ -35,7 +33,7 @@ func privateInfos(postProof abi.RegisteredPoStProof, sectors []SectorToProve) ff
 // GenerateWindowPoSt proves the sectors with ffi.GenerateWindowPoSt; a sector the proof found
 // faulty fails the call, since the scheduler checked every file before.
 func (FFIProver) GenerateWindowPoSt(minerID abi.ActorID, postProof abi.RegisteredPoStProof, sectors []SectorToProve, randomness abi.PoStRandomness) ([]proof.PoStProof, error) {
-	proofs, faulty, err := ffi.GenerateWindowPoSt(minerID, privateInfos(postProof, sectors), sealverify.FieldRandomness(randomness))
+	proofs, faulty, err := ffi.GenerateWindowPoSt(minerID, privateInfos(postProof, sectors), FieldRandomness(randomness))
 	if err != nil {
 		return nil, err
 	}
@@ -47,5 +45,5 @@ func (FFIProver) GenerateWindowPoSt(minerID abi.ActorID, postProof abi.Registere
 
 // GenerateWinningPoSt proves the challenged sectors with ffi.GenerateWinningPoSt.
 func (FFIProver) GenerateWinningPoSt(minerID abi.ActorID, postProof abi.RegisteredPoStProof, sectors []SectorToProve, randomness abi.PoStRandomness) ([]proof.PoStProof, error) {
-	return ffi.GenerateWinningPoSt(minerID, privateInfos(postProof, sectors), sealverify.FieldRandomness(randomness))
+	return ffi.GenerateWinningPoSt(minerID, privateInfos(postProof, sectors), FieldRandomness(randomness))
 }

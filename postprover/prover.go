@@ -1,4 +1,4 @@
-package proving
+package postprover
 
 import (
 	"fmt"
@@ -54,4 +54,14 @@ func infosOf(sectors []SectorToProve) []proof.SectorInfo {
 		infos[i] = s.SectorInfo
 	}
 	return infos
+}
+
+// FieldRandomness is PoSt randomness as the proofs take it: a field element, its top two bits
+// cleared, as Lotus does before every PoSt call. r itself is left as it is.
+func FieldRandomness(r abi.PoStRandomness) abi.PoStRandomness {
+	out := append(abi.PoStRandomness{}, r...)
+	if len(out) == 32 {
+		out[31] &= 0x3f
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/ipfs-force-community/venus-cluster-go/postprover"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
@@ -49,18 +47,8 @@ type postDeadline struct {
 
 func proveOneDeadline(b *testing.B, store provingtest.Store, partitions int) postDeadline {
 	b.Helper()
-	ch := simchain.New(simchain.Options{})
-	defer ch.Close()
-	if err := ch.AddMiner(simchain.MinerSpec{Actor: chainMiner, SectorSize: chainSectorSize}); err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(ch.Handler())
-	defer srv.Close()
-	node, err := chain.Dial(context.Background(), srv.URL+simchain.RPCPath, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer node.Close()
+	ch, node, stop := provingtest.ServeChain(b, chainMiner, chainSectorSize)
+	defer stop()
 	// A 2KiB partition holds 2 sectors.
 	nums := make([]abi.SectorNumber, 2*partitions)
 	for i := range nums {

@@ -3,7 +3,6 @@ package postprover
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/proof"
@@ -18,8 +17,6 @@ type ExtProver struct {
 	Window   extproc.Processor[PoStTask, WindowPoStOutput]
 	Winning  extproc.Processor[PoStTask, WinningPoStOutput]
 	Fallback Prover
-	// Timeout bounds one proof (no bound when zero).
-	Timeout time.Duration
 }
 
 // Name tells where each kind goes.
@@ -33,13 +30,6 @@ func (p ExtProver) Name() string {
 	return fmt.Sprintf("window=%s,winning=%s", where(p.Window != nil), where(p.Winning != nil))
 }
 
-func (p ExtProver) context() (context.Context, context.CancelFunc) {
-	if p.Timeout > 0 {
-		return context.WithTimeout(context.Background(), p.Timeout)
-	}
-	return context.WithCancel(context.Background())
-}
-
 // GenerateWindowPoSt proves in a window_post child; the faults it reports fail the call as the
 // built-in prover's do.
 func (p ExtProver) GenerateWindowPoSt(minerID abi.ActorID, postProof abi.RegisteredPoStProof, sectors []SectorToProve, randomness abi.PoStRandomness) ([]proof.PoStProof, error) {
@@ -50,9 +40,7 @@ func (p ExtProver) GenerateWindowPoSt(minerID abi.ActorID, postProof abi.Registe
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := p.context()
-	defer cancel()
-	out, err := p.Window.Process(ctx, task)
+	out, err := p.Window.Process(context.Background(), task)
 	if err != nil {
 		return nil, fmt.Errorf("window_post processor: %w", err)
 	}
@@ -71,9 +59,7 @@ func (p ExtProver) GenerateWinningPoSt(minerID abi.ActorID, postProof abi.Regist
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := p.context()
-	defer cancel()
-	out, err := p.Winning.Process(ctx, task)
+	out, err := p.Winning.Process(context.Background(), task)
 	if err != nil {
 		return nil, fmt.Errorf("winning_post processor: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"github.com/ipfs-force-community/venus-cluster-go/postprover"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -39,18 +38,8 @@ type rig struct {
 // Lotus), a 2KiB miner whose sectors sit in a store of files, and the scheduler's config.
 func newRig(t *testing.T, sectors ...abi.SectorNumber) *rig {
 	t.Helper()
-	ch := simchain.New(simchain.Options{})
-	t.Cleanup(ch.Close)
-	if err := ch.AddMiner(simchain.MinerSpec{Actor: actor, SectorSize: 2 << 10}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ch.Handler())
-	t.Cleanup(srv.Close)
-	node, err := chain.Dial(context.Background(), srv.URL+simchain.RPCPath, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(node.Close)
+	ch, node, stop := provingtest.ServeChain(t, actor, 2<<10)
+	t.Cleanup(stop)
 	r := &rig{t: t, ch: ch, node: node, db: statedb.InMemory(), store: provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}}
 	r.mc = config.DefaultMinerConfig()
 	r.mc.Actor = actor

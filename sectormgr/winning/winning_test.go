@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"github.com/ipfs-force-community/venus-cluster-go/postprover"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +17,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api/mockproof"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway/fakegateway"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
-	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/winning"
 )
 
@@ -247,18 +244,8 @@ func TestDialWithAWrongTokenIsRefused(t *testing.T) {
 // The warm-up proves the miner's first active sector on chain; without one there is nothing to
 // warm up.
 func TestWarmupProvesTheFirstActiveSector(t *testing.T) {
-	ch := simchain.New(simchain.Options{})
-	t.Cleanup(ch.Close)
-	if err := ch.AddMiner(simchain.MinerSpec{Actor: actor, SectorSize: 2 << 10}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ch.Handler())
-	t.Cleanup(srv.Close)
-	node, err := chain.Dial(context.Background(), srv.URL+simchain.RPCPath, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(node.Close)
+	ch, node, stop := provingtest.ServeChain(t, actor, 2<<10)
+	t.Cleanup(stop)
 	store := provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}
 	p := winning.Prover{Stores: store, Prover: postprover.MockProver{}}
 

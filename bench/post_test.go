@@ -22,6 +22,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/poster"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/sealverify"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/statedb"
 )
 
@@ -47,7 +48,7 @@ type postDeadline struct {
 
 func proveOneDeadline(b *testing.B, store provingtest.Store, partitions int) postDeadline {
 	b.Helper()
-	ch, node, stop := provingtest.ServeChain(b, chainMiner, chainSectorSize)
+	ch, node, stop := provingtest.ServeChain(b, simchain.Options{}, chainMiner, chainSectorSize)
 	defer stop()
 	// A 2KiB partition holds 2 sectors.
 	nums := make([]abi.SectorNumber, 2*partitions)

@@ -2,7 +2,9 @@
 // for every miner with [Miners.PoSt] Enabled it follows the chain head and, as each proving
 // deadline opens, checks its sectors' files in the persist stores, declares the faults and
 // recoveries of the deadline after next, proves the deadline's partitions and sends
-// SubmitWindowedPoSt, then follows the messages until they land.
+// SubmitWindowedPoSt, then follows the messages until they land with PoSt.Confidence. A proof
+// that fails on chain, or whose chain commit randomness a reorg replaced, is proven and sent
+// again while the deadline is open.
 //
 // Every message is journaled before it is pushed, under the id the Sender pushes it with, so a
 // manager killed mid-deadline pushes the same messages again after its restart and never a
@@ -88,7 +90,8 @@ type Result struct {
 	Skipped     int      // sectors skipped in the proofs (missing or unreadable files)
 	Faults      int      // sectors declared faulty for the deadline after next
 	Recoveries  int      // sectors declared recovered for the deadline after next
-	Messages    []string // CIDs of the SubmitWindowedPoSt messages
+	Messages    []string // CIDs of the SubmitWindowedPoSt messages that proved it
+	Resent      int      // proofs given up and sent again (failed, or replaced by a reorg)
 }
 
 // Last is the last deadline the scheduler settled for a miner.
@@ -131,10 +134,14 @@ type record struct {
 	Declared    bool // faults and recoveries of the deadline after next are pushed
 	Faults      int
 	Recoveries  int
-	Skipped     int
-	Proofs      []pushed // SubmitWindowedPoSt
+	Proofs      []pushed // SubmitWindowedPoSt that may still prove their partitions
 	Declares    []pushed // DeclareFaults, DeclareFaultsRecovered
-	Done        bool
+	// Reprove: a proof was given up (it failed, or a reorg replaced the tipset its chain commit
+	// randomness came from), so its partitions are proven again unless the chain shows them.
+	Reprove bool `json:",omitempty"`
+	// Superseded are the proofs given up, kept for the record.
+	Superseded []pushed `json:",omitempty"`
+	Done       bool
 }
 
 // pushed is one journaled message: pushing the same ID again sends nothing new.
@@ -142,6 +149,7 @@ type pushed struct {
 	ID         string
 	Message    chain.Message
 	Partitions []uint64 `json:",omitempty"`
+	Skipped    int      `json:",omitempty"` // sectors a proof skips
 	Cid        *cid.Cid `json:",omitempty"`
 }
 
@@ -231,12 +239,15 @@ func (r *deadlineRun) step(ctx context.Context) error {
 			return fmt.Errorf("declare faults and recoveries of deadline %d: %w", (r.di.Index+2)%r.di.WPoStPeriodDeadlines, err)
 		}
 	}
-	if len(r.rec.Proofs) == 0 {
+	if err := r.settle(ctx); err != nil || r.rec.Done {
+		return err
+	}
+	if len(r.rec.Proofs) == 0 || r.rec.Reprove {
 		if err := r.prove(ctx); err != nil {
 			return fmt.Errorf("prove deadline %d: %w", r.di.Index, err)
 		}
 	}
-	return r.settle(ctx)
+	return nil
 }
 
 // repush pushes again, under their ids, the messages of a run that stopped before it knew
@@ -256,12 +267,12 @@ func (r *deadlineRun) repush(ctx context.Context) error {
 }
 
 // journalAndPush saves msg under a new id in the record, then pushes it.
-func (r *deadlineRun) journalAndPush(ctx context.Context, list *[]pushed, msg chain.Message, partitions []uint64) error {
+func (r *deadlineRun) journalAndPush(ctx context.Context, list *[]pushed, msg chain.Message, partitions []uint64, skipped int) error {
 	id, err := r.s.d.Sender.NewID(ctx, &msg)
 	if err != nil {
 		return err
 	}
-	*list = append(*list, pushed{ID: id, Message: msg, Partitions: partitions})
+	*list = append(*list, pushed{ID: id, Message: msg, Partitions: partitions, Skipped: skipped})
 	if err := r.s.save(r.key, r.rec); err != nil {
 		return fmt.Errorf("journal the message before pushing it: %w", err)
 	}
@@ -362,7 +373,7 @@ func (r *deadlineRun) declare(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.journalAndPush(ctx, &r.rec.Declares, msg, nil); err != nil {
+		if err := r.journalAndPush(ctx, &r.rec.Declares, msg, nil, 0); err != nil {
 			return err
 		}
 	}
@@ -371,7 +382,7 @@ func (r *deadlineRun) declare(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.journalAndPush(ctx, &r.rec.Declares, msg, nil); err != nil {
+		if err := r.journalAndPush(ctx, &r.rec.Declares, msg, nil, 0); err != nil {
 			return err
 		}
 	}
@@ -404,10 +415,11 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 	}
 	// One StateMinerSectors for the whole deadline, not one per partition: at 100 partitions
 	// that is 100 node calls fewer in the window.
+	covered := r.coveredPartitions()
 	var toProve []bitfield.BitField
 	var indexes []uint64
 	for idx, p := range parts {
-		if slices.Contains(proven, uint64(idx)) {
+		if slices.Contains(proven, uint64(idx)) || slices.Contains(covered, uint64(idx)) {
 			continue
 		}
 		faulty, err := bitfield.SubtractBitField(p.FaultySectors, p.RecoveringSectors)
@@ -458,8 +470,11 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 		}
 	}
 	if len(todo) == 0 {
-		r.rec.Done = true
-		r.finish(len(proven))
+		r.rec.Reprove = false
+		if len(r.rec.Proofs) == 0 {
+			r.rec.Done = true
+			r.finish(len(proven))
+		}
 		return r.s.save(r.key, r.rec)
 	}
 	rand, err := r.s.d.Chain.StateGetRandomnessFromBeacon(ctx, crypto.DomainSeparationTag_WindowedPoStChallengeSeed, r.di.Challenge, entropy(r.maddr), tsk)
@@ -480,11 +495,12 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 		var sectors []postprover.SectorToProve
 		params := &miner.SubmitWindowedPoStParams{Deadline: r.di.Index, ChainCommitEpoch: commitEpoch, ChainCommitRand: commitRand}
 		var indexes []uint64
+		skipped := 0
 		for _, p := range batch {
 			sectors = append(sectors, p.good...)
 			params.Partitions = append(params.Partitions, miner.PoStPartition{Index: p.index, Skipped: bitfieldOf(p.skipped)})
 			indexes = append(indexes, p.index)
-			r.rec.Skipped += len(p.skipped)
+			skipped += len(p.skipped)
 		}
 		proofs, err := r.generate(sectors, abi.PoStRandomness(rand))
 		if err != nil {
@@ -495,11 +511,21 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.journalAndPush(ctx, &r.rec.Proofs, msg, indexes); err != nil {
+		if err := r.journalAndPush(ctx, &r.rec.Proofs, msg, indexes, skipped); err != nil {
 			return err
 		}
 	}
-	return nil
+	r.rec.Reprove = false
+	return r.s.save(r.key, r.rec)
+}
+
+// coveredPartitions are the partitions of the proofs still in flight.
+func (r *deadlineRun) coveredPartitions() []uint64 {
+	var out []uint64
+	for _, p := range r.rec.Proofs {
+		out = append(out, p.Partitions...)
+	}
+	return out
 }
 
 // generate proves the sectors and checks the proof before it is sent. A batch whose every
@@ -526,53 +552,80 @@ func (r *deadlineRun) generate(sectors []postprover.SectorToProve, rand abi.PoSt
 	return proofs, nil
 }
 
-// settle follows the pushed messages: the deadline is done once every proof landed with
-// PoSt.Confidence; a proof that failed or was refused is dropped, so the next step proves again
-// what the chain does not show proven, while the deadline is open.
+// settle follows the pushed proofs: the deadline is done once every proof landed with
+// PoSt.Confidence. A proof that failed, or whose chain commit randomness a reorg replaced (it
+// can only fail now), is given up, and the step proves its partitions again while the
+// deadline is open, unless the chain shows them proven.
 func (r *deadlineRun) settle(ctx context.Context) error {
-	if r.rec.Done {
-		return nil
-	}
 	landed := 0
+	commits := map[abi.ChainEpoch]abi.Randomness{} // the current chain's, one node call per epoch
 	for i := 0; i < len(r.rec.Proofs); i++ {
 		p := r.rec.Proofs[i]
 		st, err := r.s.d.Sender.State(ctx, *p.Cid)
 		if err != nil {
 			return err
 		}
-		switch {
-		case st.Status == messager.Failed, st.Status == messager.OnChain && st.Receipt != nil && st.Receipt.ExitCode != 0:
-			log.Warnw("window post message failed: proving again what the chain does not show proven", "miner", r.mc.Actor,
-				"deadline", r.di.Index, "message", p.Cid, "receipt", st.Receipt)
-			r.rec.Proofs = slices.Delete(r.rec.Proofs, i, i+1)
-			i--
-			if err := r.s.save(r.key, r.rec); err != nil {
+		failed := st.Status == messager.Failed || st.Status == messager.OnChain && st.Receipt != nil && st.Receipt.ExitCode != 0
+		if !failed && st.Status == messager.OnChain && st.Confidence >= int64(r.mc.PoSt.Confidence) {
+			landed++
+			continue
+		}
+		why := "window post message failed: proving again what the chain does not show proven"
+		if !failed {
+			stale, err := r.staleCommit(ctx, p, commits)
+			if err != nil {
 				return err
 			}
-		case st.Status == messager.OnChain && st.Confidence >= int64(r.mc.PoSt.Confidence):
-			landed++
+			if !stale {
+				continue
+			}
+			why = "chain reorg: the tipset of the proof's chain commit epoch was replaced; proving again"
+		}
+		log.Warnw(why, "miner", r.mc.Actor, "deadline", r.di.Index, "message", p.Cid, "receipt", st.Receipt)
+		r.rec.Superseded = append(r.rec.Superseded, p)
+		r.rec.Proofs = slices.Delete(r.rec.Proofs, i, i+1)
+		r.rec.Reprove = true
+		i--
+		if err := r.s.save(r.key, r.rec); err != nil {
+			return err
 		}
 	}
-	if len(r.rec.Proofs) == 0 || landed < len(r.rec.Proofs) {
+	if len(r.rec.Proofs) == 0 || landed < len(r.rec.Proofs) || r.rec.Reprove {
 		return nil
 	}
 	r.rec.Done = true
 	if err := r.s.save(r.key, r.rec); err != nil {
 		return err
 	}
-	n := 0
-	for _, p := range r.rec.Proofs {
-		n += len(p.Partitions)
-	}
-	r.finish(n)
+	r.finish(len(r.coveredPartitions()))
 	return nil
+}
+
+// staleCommit tells whether the proof's ChainCommitRand is no longer the chain's at its
+// ChainCommitEpoch: a reorg replaced that tipset, and the actor will refuse the proof.
+func (r *deadlineRun) staleCommit(ctx context.Context, p pushed, commits map[abi.ChainEpoch]abi.Randomness) (bool, error) {
+	var params miner.SubmitWindowedPoStParams
+	if err := params.UnmarshalCBOR(bytes.NewReader(p.Message.Params)); err != nil {
+		return false, fmt.Errorf("decode the journaled proof %s: %w", p.ID, err)
+	}
+	rand, ok := commits[params.ChainCommitEpoch]
+	if !ok {
+		var err error
+		rand, err = r.s.d.Chain.StateGetRandomnessFromTickets(ctx, crypto.DomainSeparationTag_PoStChainCommit, params.ChainCommitEpoch, nil, r.head.Key())
+		if err != nil {
+			return false, err
+		}
+		commits[params.ChainCommitEpoch] = rand
+	}
+	return !bytes.Equal(rand, params.ChainCommitRand), nil
 }
 
 func (r *deadlineRun) finish(proven int) {
 	res := Result{Miner: r.mc.Actor, Deadline: r.di.Index, PeriodStart: r.di.PeriodStart, Proven: proven,
-		Skipped: r.rec.Skipped, Faults: r.rec.Faults, Recoveries: r.rec.Recoveries}
+		Faults: r.rec.Faults, Recoveries: r.rec.Recoveries, Resent: len(r.rec.Superseded)}
 	for _, p := range r.rec.Proofs {
 		res.Messages = append(res.Messages, p.Cid.String())
+		res.Skipped += p.Skipped
 	}
 	r.s.mu.Lock()
 	r.s.last[r.mc.Actor] = res
@@ -583,7 +636,7 @@ func (r *deadlineRun) finish(proven int) {
 	}
 	log.Infow("deadline proven", "miner", r.mc.Actor, "deadline", r.di.Index, "period_start", r.di.PeriodStart,
 		"partitions", proven, "skipped", res.Skipped, "faults_declared", res.Faults, "recoveries_declared", res.Recoveries,
-		"messages", res.Messages)
+		"messages", res.Messages, "resent", res.Resent)
 }
 
 // maxPartitionsPerMessage is the config's limit, or the actors' (AddressedSectorsMax over the

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/filecoin-project/go-address"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/builtin"
 	"github.com/filecoin-project/go-state-types/builtin/v16/miner"
+	"github.com/filecoin-project/go-state-types/exitcode"
 	"github.com/ipfs/go-cid"
 
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
@@ -38,7 +40,12 @@ type rig struct {
 // Lotus), a 2KiB miner whose sectors sit in a store of files, and the scheduler's config.
 func newRig(t *testing.T, sectors ...abi.SectorNumber) *rig {
 	t.Helper()
-	ch, node, stop := provingtest.ServeChain(t, actor, 2<<10)
+	return newRigOn(t, simchain.Options{}, sectors...)
+}
+
+func newRigOn(t *testing.T, opts simchain.Options, sectors ...abi.SectorNumber) *rig {
+	t.Helper()
+	ch, node, stop := provingtest.ServeChain(t, opts, actor, 2<<10)
 	t.Cleanup(stop)
 	r := &rig{t: t, ch: ch, node: node, db: statedb.InMemory(), store: provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}}
 	r.mc = config.DefaultMinerConfig()
@@ -241,4 +248,160 @@ func mustID(a abi.ActorID) address.Address {
 		panic(err)
 	}
 	return addr
+}
+
+// stepUntilProofPushed steps the scheduler epoch by epoch until its first SubmitWindowedPoSt is
+// in the pool, and answers its params.
+func (r *rig) stepUntilProofPushed(s *poster.Scheduler) *miner.SubmitWindowedPoStParams {
+	r.t.Helper()
+	for epochs := 0; len(submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)) == 0; epochs++ {
+		if epochs > int(miner.WPoStProvingPeriod)+200 {
+			r.t.Fatalf("no proof pushed after %d epochs", epochs)
+		}
+		if err := r.ch.Advance(1); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := s.Step(context.Background(), r.mc); err != nil {
+			r.t.Fatalf("step at %d: %v", r.ch.Head(), err)
+		}
+	}
+	return submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)[0].Params.(*miner.SubmitWindowedPoStParams)
+}
+
+// A reorg that replaces the tipset of the proof's chain commit epoch, after the proof landed
+// but before PoSt.Confidence: the proof fails when the fork runs it again, so the scheduler
+// proves the deadline again with the fork's randomness, and the deadline closes proven.
+func TestReorgBelowTheCommitEpochResendsTheProof(t *testing.T) {
+	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
+	r.mc.PoSt.Confidence = 5
+	s := r.scheduler()
+	first := r.stepUntilProofPushed(s)
+	if err := r.ch.Advance(2); err != nil { // included, 1 epoch deep
+		t.Fatal(err)
+	}
+	depth := int(r.ch.Head()-first.ChainCommitEpoch) + 1 // fork point just below the commit epoch
+	if err := r.ch.Reorg(depth); err != nil {
+		t.Fatal(err)
+	}
+	r.runDeadlines(s, 1)
+
+	posts := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)
+	if len(posts) != 2 {
+		t.Fatalf("%d SubmitWindowedPoSt messages, want the first and one resent", len(posts))
+	}
+	// The fork runs it again before its deadline opens, or with the old fork's randomness.
+	if posts[0].ExitCode != exitcode.ErrIllegalArgument {
+		t.Errorf("the stale proof ran with exit %d (%s), want 16", posts[0].ExitCode, posts[0].Error)
+	}
+	if posts[1].ExitCode != exitcode.Ok {
+		t.Errorf("the resent proof ran with exit %d: %s", posts[1].ExitCode, posts[1].Error)
+	}
+	ev := r.ch.PoStEvents()[0]
+	if !slices.Equal(ev.Proven, []uint64{0, 1}) || len(ev.Missed) != 0 {
+		t.Fatalf("deadline close = %+v, want both partitions proven", ev)
+	}
+	if res, _ := s.Last(actor); res.Resent != 1 || res.Proven != 2 || len(res.Messages) != 1 || res.Messages[0] != posts[1].Cid.String() {
+		t.Fatalf("result = %+v", res)
+	}
+}
+
+// The stale proof still in the pool after the reorg (the fork has not run it yet): the scheduler
+// sees that the chain's randomness at its commit epoch changed and sends a new proof at once,
+// without waiting for the old one to fail.
+func TestReorgDetectedWhileTheStaleProofIsPending(t *testing.T) {
+	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
+	r.mc.PoSt.Confidence = 5
+	s := r.scheduler()
+	first := r.stepUntilProofPushed(s)
+	stale := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)[0].Cid
+	if err := r.ch.Advance(1); err != nil {
+		t.Fatal(err)
+	}
+	var hold atomic.Bool
+	hold.Store(true)
+	r.ch.SetOutcome(func(m simchain.PushedMessage) simchain.Outcome {
+		if m.Cid.Equals(stale) && hold.Load() {
+			return simchain.OutcomeHold
+		}
+		return simchain.OutcomeExecute
+	})
+	if err := r.ch.Reorg(int(r.ch.Head()-first.ChainCommitEpoch) + 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Step(context.Background(), r.mc); err != nil {
+		t.Fatal(err)
+	}
+	posts := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)
+	if len(posts) != 2 || posts[0].Included != 0 {
+		t.Fatalf("after the reorg: %d proofs, the stale one included at %d; want a second proof while it is pending", len(posts), posts[0].Included)
+	}
+	second := posts[1].Params.(*miner.SubmitWindowedPoStParams)
+	if slices.Equal(second.ChainCommitRand, first.ChainCommitRand) {
+		t.Fatal("the new proof has the old fork's commit randomness")
+	}
+	hold.Store(false)
+	r.runDeadlines(s, 1)
+	if ev := r.ch.PoStEvents()[0]; !slices.Equal(ev.Proven, []uint64{0, 1}) {
+		t.Fatalf("deadline close = %+v", ev)
+	}
+	if n := len(submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)); n != 2 {
+		t.Fatalf("%d proofs in all, want 2", n)
+	}
+}
+
+// A reorg above the commit epoch leaves the proof valid: the fork includes it again and
+// nothing is sent twice.
+func TestReorgAboveTheCommitEpochSendsNothingNew(t *testing.T) {
+	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
+	r.mc.PoSt.Confidence = 5
+	s := r.scheduler()
+	first := r.stepUntilProofPushed(s)
+	if err := r.ch.Advance(2); err != nil {
+		t.Fatal(err)
+	}
+	if depth := int(r.ch.Head() - first.ChainCommitEpoch); depth >= 1 {
+		if err := r.ch.Reorg(depth); err != nil { // fork point at the commit epoch itself
+			t.Fatal(err)
+		}
+	}
+	r.runDeadlines(s, 1)
+	posts := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)
+	if len(posts) != 1 || posts[0].ExitCode != exitcode.Ok {
+		t.Fatalf("SubmitWindowedPoSt messages = %+v, want the one, run again by the fork", posts)
+	}
+	if res, _ := s.Last(actor); res.Resent != 0 || res.Proven != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+}
+
+// A deadline proven in two messages, one of which fails: only its partitions are proven again
+// (before, a failed message among several was dropped and its partitions never resent).
+func TestOneFailedMessageOfTwoIsResentAlone(t *testing.T) {
+	r := newRig(t, 1, 2, 3)
+	r.mc.PoSt.MaxPartitionsPerPoStMessage = 1
+	failedOnce := false
+	r.ch.SetOutcome(func(m simchain.PushedMessage) simchain.Outcome {
+		if p, ok := m.Params.(*miner.SubmitWindowedPoStParams); ok && !failedOnce && p.Partitions[0].Index == 1 {
+			failedOnce = true
+			return simchain.OutcomeOutOfGas
+		}
+		return simchain.OutcomeExecute
+	})
+	s := r.scheduler()
+	r.runDeadlines(s, 1)
+	var parts []uint64
+	for _, m := range submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt) {
+		for _, p := range m.Params.(*miner.SubmitWindowedPoStParams).Partitions {
+			parts = append(parts, p.Index)
+		}
+	}
+	if !slices.Equal(parts, []uint64{0, 1, 1}) {
+		t.Fatalf("partitions sent = %v, want 0 and 1, then 1 again", parts)
+	}
+	if ev := r.ch.PoStEvents()[0]; !slices.Equal(ev.Proven, []uint64{0, 1}) {
+		t.Fatalf("deadline close = %+v", ev)
+	}
+	if res, _ := s.Last(actor); res.Resent != 1 || res.Proven != 2 || len(res.Messages) != 2 {
+		t.Fatalf("result = %+v", res)
+	}
 }

@@ -33,7 +33,7 @@
 // except where the height matters: randomness, network version and proving deadline use the
 // named tipset's height, and an unknown key is an error as in Lotus.
 //
-// Test controls (SetOutcome, SetDown, Calls, Messages, PreCommit, Sector, RemovePreCommit) are
+// Test controls (SetOutcome, SetDown, Calls, Messages, PreCommit, Sector, RemovePreCommit, Reorg) are
 // safe to call from any goroutine and do nothing unless called.
 package simchain
 
@@ -80,6 +80,8 @@ type Chain struct {
 	kill context.CancelFunc
 	// postEvents are the deadline closes so far (PoStEvents).
 	postEvents []PoStEvent
+	// history is the state before each of the last Options.ReorgDepth tipsets (Reorg).
+	history []snapshot
 }
 
 var _ chain.FullNode = (*Chain)(nil)
@@ -252,6 +254,9 @@ func (c *Chain) advanceOne() error {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.snapshotLocked(); err != nil {
+		return err
+	}
 	h := c.st.head + 1
 	included := map[*pushed]bool{}
 	for i, p := range candidates {

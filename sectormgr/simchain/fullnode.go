@@ -25,7 +25,9 @@ func (c *Chain) ChainHead(ctx context.Context) (*chain.TipSet, error) {
 	if err := c.enter("ChainHead"); err != nil {
 		return nil, err
 	}
-	return c.tipSetAt(c.Head()), nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tipSetAt(c.st.head), nil
 }
 
 // StateGetNetworkParams reports the chain's parameters as Lotus does.

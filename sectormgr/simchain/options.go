@@ -42,6 +42,9 @@ type Options struct {
 	// StateFile, when set, is where the whole chain is saved after every change and loaded from
 	// by New and Open.
 	StateFile string
+	// ReorgDepth is how many epochs Reorg may replace; 0 (the default) keeps no history and
+	// refuses every Reorg. The chain keeps one copy of its state per epoch of that depth.
+	ReorgDepth int
 }
 
 // NoChallengeDelay as Options.PreCommitChallengeDelay makes a sector's seed epoch its
@@ -88,6 +91,9 @@ func (o Options) check() error {
 	}
 	if o.PreCommitChallengeDelay < 0 && o.PreCommitChallengeDelay != NoChallengeDelay {
 		return fmt.Errorf("simchain: pre-commit challenge delay %d is negative; use 0 for the default (150) or NoChallengeDelay for none", o.PreCommitChallengeDelay)
+	}
+	if o.ReorgDepth < 0 {
+		return fmt.Errorf("simchain: reorg depth %d is negative; use 0 for no reorgs", o.ReorgDepth)
 	}
 	return nil
 }

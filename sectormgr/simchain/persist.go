@@ -36,6 +36,9 @@ type fileState struct {
 	Deals            []fileDeal
 	Messages         []fileMessage
 	Nonces           []fileNonce
+	// Forks are the heights the chain was reorganised above (Reorg): they decide the tipsets'
+	// CIDs and tickets, so a restarted mock keeps its fork.
+	Forks []abi.ChainEpoch `json:",omitempty"`
 }
 
 type fileAccount struct {
@@ -160,7 +163,7 @@ func loadState(path string) (st *state, found bool, err error) {
 }
 
 func (st *state) toFile() *fileState {
-	f := &fileState{Version: stateFileVersion, Seed: st.seed, Genesis: st.genesis, GenesisTimestamp: st.genesisTime, Head: st.head, NextID: st.nextID}
+	f := &fileState{Version: stateFileVersion, Seed: st.seed, Genesis: st.genesis, GenesisTimestamp: st.genesisTime, Head: st.head, NextID: st.nextID, Forks: st.forks}
 	for id, key := range st.idToKey {
 		f.Accounts = append(f.Accounts, fileAccount{ID: id, Key: key})
 	}
@@ -218,7 +221,7 @@ func (f *fileState) toState() (*state, error) {
 		return nil, fmt.Errorf("head %d below genesis %d", f.Head, f.Genesis)
 	}
 	st := newState(f.Seed, f.Genesis, f.GenesisTimestamp)
-	st.head, st.nextID = f.Head, f.NextID
+	st.head, st.nextID, st.forks = f.Head, f.NextID, f.Forks
 	for _, a := range f.Accounts {
 		if p := a.Key.Protocol(); p != address.SECP256K1 && p != address.BLS {
 			return nil, fmt.Errorf("account f0%d has no key address", a.ID)

@@ -36,6 +36,8 @@ type state struct {
 	byCid   map[cid.Cid]*pushed
 	byUuid  map[uuid.UUID]*pushed
 	nonces  map[address.Address]uint64 // next nonce of each key address
+
+	forks []abi.ChainEpoch // Reorg: the heights above which the tipsets were replaced
 }
 
 // firstAccountID is where account ids start, as on Lotus networks (below are the singletons).

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/filecoin-project/go-address"
@@ -30,7 +31,7 @@ var blake2b256 = uint64(multihash.BLAKE2B_MIN + 31)
 func (c *Chain) fakeCid(kind string, h abi.ChainEpoch) cid.Cid {
 	digest := make([]byte, 0, 32)
 	digest = binary.BigEndian.AppendUint64(digest, uint64(h))
-	digest = append(digest, c.hash("cid/"+kind, h, nil)[:32-cidHeightBytes]...)
+	digest = append(digest, c.hash(c.onFork("cid/"+kind, h), h, nil)[:32-cidHeightBytes]...)
 	mh, err := multihash.Encode(digest, blake2b256)
 	if err != nil {
 		panic(err) // a 32-byte digest always encodes
@@ -85,6 +86,7 @@ func (c *Chain) hash(label string, h abi.ChainEpoch, extra []byte) []byte {
 }
 
 func (c *Chain) fakeBytes(label string, h abi.ChainEpoch, n int) []byte {
+	label = c.onFork(label, h)
 	out := make([]byte, 0, n+sha256.Size)
 	for i := uint64(0); len(out) < n; i++ {
 		out = append(out, c.hash(label, h, binary.BigEndian.AppendUint64(nil, i))...)
@@ -102,7 +104,23 @@ func (c *Chain) randomness(kind string, dst crypto.DomainSeparationTag, epoch ab
 }
 
 func (c *Chain) ticketRandomness(dst crypto.DomainSeparationTag, epoch abi.ChainEpoch, entropy []byte) abi.Randomness {
-	return c.randomness("tickets", dst, epoch, entropy)
+	return c.randomness(c.onFork("tickets", epoch), dst, epoch, entropy)
+}
+
+// onFork is label on the original chain, and a label of its own on each fork (Reorg) that
+// replaced the tipset of height h: the tipsets of a fork have other CIDs and tickets, while the
+// beacon, which does not come from the chain, stays the same. Chain.mu must be held.
+func (c *Chain) onFork(label string, h abi.ChainEpoch) string {
+	fork := 0
+	for _, at := range c.st.forks {
+		if at < h {
+			fork++
+		}
+	}
+	if fork == 0 {
+		return label
+	}
+	return label + "@fork" + strconv.Itoa(fork)
 }
 
 func (c *Chain) beaconRandomness(dst crypto.DomainSeparationTag, epoch abi.ChainEpoch, entropy []byte) abi.Randomness {
@@ -110,7 +128,7 @@ func (c *Chain) beaconRandomness(dst crypto.DomainSeparationTag, epoch abi.Chain
 }
 
 // tipSetAt builds the tipset of height h: one block whose fields have Lotus's shapes and
-// values fixed by the seed and the height.
+// values fixed by the seed, the height and the fork (Chain.mu held).
 func (c *Chain) tipSetAt(h abi.ChainEpoch) *chain.TipSet {
 	parents := []cid.Cid{}
 	if h > 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/gateway/fakegateway"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/proving/provingtest"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/winning"
 )
 
@@ -244,7 +245,7 @@ func TestDialWithAWrongTokenIsRefused(t *testing.T) {
 // The warm-up proves the miner's first active sector on chain; without one there is nothing to
 // warm up.
 func TestWarmupProvesTheFirstActiveSector(t *testing.T) {
-	ch, node, stop := provingtest.ServeChain(t, actor, 2<<10)
+	ch, node, stop := provingtest.ServeChain(t, simchain.Options{}, actor, 2<<10)
 	t.Cleanup(stop)
 	store := provingtest.Store{Root: t.TempDir(), Miner: actor, SectorSize: 2 << 10}
 	p := winning.Prover{Stores: store, Prover: postprover.MockProver{}}

@@ -11,11 +11,11 @@ import (
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 )
 
-// ServeChain is a simulated chain with one miner, served over JSON-RPC, and the manager's
-// client of it (which talks to it as to Lotus). stop closes all three.
-func ServeChain(tb testing.TB, miner abi.ActorID, size abi.SectorSize) (ch *simchain.Chain, node *chain.Node, stop func()) {
+// ServeChain is a simulated chain (of opts) with one miner, served over JSON-RPC, and the
+// manager's client of it (which talks to it as to Lotus). stop closes all three.
+func ServeChain(tb testing.TB, opts simchain.Options, miner abi.ActorID, size abi.SectorSize) (ch *simchain.Chain, node *chain.Node, stop func()) {
 	tb.Helper()
-	ch = simchain.New(simchain.Options{})
+	ch = simchain.New(opts)
 	if err := ch.AddMiner(simchain.MinerSpec{Actor: miner, SectorSize: size}); err != nil {
 		ch.Close()
 		tb.Fatal(err)

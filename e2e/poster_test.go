@@ -2,16 +2,23 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/builtin"
+	"github.com/filecoin-project/go-state-types/builtin/v16/miner"
+	"github.com/filecoin-project/go-state-types/exitcode"
 
 	"github.com/ipfs-force-community/venus-cluster-go/api"
+	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/simchain"
 )
 
 // postEpoch is the simulated chain's epoch in the WindowPoSt cycle: a deadline lasts 60 epochs
@@ -110,5 +117,60 @@ func TestWindowPoStCycle(t *testing.T) {
 	}
 	if !regexp.MustCompile(`deadline proven.*("faults_declared": 1|"skipped": 1)`).Match(b) {
 		t.Errorf("no deadline line with the fault declared (or the sector skipped) in the manager log")
+	}
+}
+
+// TestDaemonPosterKilledMidDeadline: `daemon run --poster` pushes the deadline's proof, which
+// the chain holds in its pool; the manager is SIGKILLed, restarted, and meets the node down for a
+// while. The restarted scheduler finds the proof in its journal, pushes nothing new, retries
+// through the outage while the window is open, and the deadline closes proven by the one
+// SubmitWindowedPoSt.
+func TestDaemonPosterKilledMidDeadline(t *testing.T) {
+	t.Parallel()
+	c := startDaemonClusterWith(t, 1, nil, []string{"--poster"},
+		cfgEdit{"[Common.API]", "ChainEventInterval", `"100ms"`},
+		cfgEdit{"[Miners.PoSt]", "Enabled", "true"},
+		cfgEdit{"[Miners.PoSt]", "Confidence", "2"})
+	var hold atomic.Bool
+	hold.Store(true)
+	c.node.SetOutcome(func(m simchain.PushedMessage) simchain.Outcome {
+		if m.Message.Method == builtin.MethodsMiner.SubmitWindowedPoSt && hold.Load() {
+			return simchain.OutcomeHold
+		}
+		return simchain.OutcomeExecute
+	})
+	startWorker(t, c.w)
+	c.waitFinished(t, 1, 120*time.Second)
+	posts := func() []minerMessage { return minerMessages(c.node, builtin.MethodsMiner.SubmitWindowedPoSt) }
+	waitFor(t, "the deadline's proof pushed", 90*time.Second, func() bool { return len(posts()) == 1 })
+	dl := posts()[0].Params.(*miner.SubmitWindowedPoStParams).Deadline
+
+	c.daemon.kill()
+	c.daemon = startDaemon(t, c.home, "--poster")
+	waitFor(t, "the restarted scheduler", 10*time.Second, func() bool {
+		return strings.Contains(c.daemon.logText(), "window post scheduler started")
+	})
+	c.node.SetDown(errors.New("node restarting"))
+	waitFor(t, "a step failing on the node", 10*time.Second, func() bool {
+		return regexp.MustCompile(`WARN\s+poster\s+window post.*node restarting`).MatchString(c.daemon.logText())
+	})
+	c.node.SetDown(nil)
+	time.Sleep(300 * time.Millisecond) // a few polls of the restarted scheduler with the proof pending
+	if n := len(posts()); n != 1 {
+		t.Fatalf("%d SubmitWindowedPoSt after the restart, want the journaled one only", n)
+	}
+	hold.Store(false)
+
+	proven := regexp.MustCompile(`deadline proven.*"deadline": ` + fmt.Sprint(dl) + `, .*"partitions": 1, .*"resent": 0`)
+	waitFor(t, fmt.Sprintf("deadline %d proven by the restarted daemon", dl), 60*time.Second, func() bool {
+		return proven.MatchString(c.daemon.logText())
+	})
+	all := posts()
+	if len(all) != 1 || all[0].ExitCode != exitcode.Ok {
+		t.Fatalf("SubmitWindowedPoSt messages = %+v, want one that ran", all)
+	}
+	waitFor(t, "the deadline closed", 30*time.Second, func() bool { return len(c.node.PoStEvents()) > 0 })
+	if ev := c.node.PoStEvents()[0]; ev.Deadline != dl || len(ev.Proven) != 1 || len(ev.Missed) != 0 {
+		t.Fatalf("deadline close = %+v", ev)
 	}
 }

@@ -43,6 +43,7 @@ run -bench 'BenchmarkDashboardLoad$' -benchtime 3x ./bench/
 # 8. WindowPoSt (issue 14): a deadline of 1, 10 and 100 partitions; the sector check before a proof.
 run -bench 'BenchmarkPoSt$' -benchtime 10x ./bench/
 run -bench 'BenchmarkSectorCheck$' -benchtime 20x ./bench/
+run -bench 'BenchmarkWinningPoSt$' -benchtime 500x ./bench/
 
 ELAPSED=$(($(date +%s) - START))
 "$GO" run ./bench/mkreport \

@@ -257,6 +257,12 @@ func postSection(p func(string, ...any), g func(name, unit string) float64) {
 	p("kvstore, then each file stat'ed), against a plain `stat` and a 1-byte read of the same files in the same run.\n\n")
 	p("| CheckProvable | stat + read | time over baseline |\n|---|---|---|\n| %s sectors/s | %s sectors/s | %s |\n",
 		num(g(c, "sectors/s")), num(g(c, "baseline_sectors/s")), num(g(c, "x_baseline")))
+	w := "BenchmarkWinningPoSt"
+	p("\n`BenchmarkWinningPoSt`: venus-miner's `ComputeProof` for one 2KiB sector through the fake venus-gateway's websocket\n")
+	p("to the manager's listener (files checked, mock proof, answer over `ResponseProofEvent`), against the same proof by a\n")
+	p("direct call of the listener's prover in the same iteration. With real proofs (seconds) the round trip vanishes.\n\n")
+	p("| through the gateway | direct | ratio |\n|---|---|---|\n| %s ms | %s ms | %s |\n",
+		num(g(w, "answer_ms")), num(g(w, "direct_ms")), num(g(w, "x_direct")))
 }
 
 // chainSection is issue 11's figures: the production manager (manager.Build) against the

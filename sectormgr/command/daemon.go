@@ -117,7 +117,7 @@ func runDaemon(c *cli.Context) error {
 	}
 	defer built.Close()
 	built.Manager.SetWorkerToken(ownToken)
-	go reloadOnSIGUSR1(ctx, live)
+	go reloadOnSIGUSR1(ctx, live, built.ExtProver)
 
 	ln, err := server.Listen(c.String(flagListen))
 	if err != nil {
@@ -132,9 +132,8 @@ func runDaemon(c *cli.Context) error {
 	return err
 }
 
-// reloadOnSIGUSR1 re-reads the config reloadDelay after each SIGUSR1; what is read on every use
-// (the [[Miners]] settings) changes, endpoints and stores built at start do not.
-func reloadOnSIGUSR1(ctx context.Context, live *config.Live) {
+// reloadOnSIGUSR1 re-reads the configs reloadDelay after each SIGUSR1.
+func reloadOnSIGUSR1(ctx context.Context, live *config.Live, ext *config.LiveExtProver) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGUSR1)
 	defer signal.Stop(sig)
@@ -150,14 +149,30 @@ func reloadOnSIGUSR1(ctx context.Context, live *config.Live) {
 			return
 		case <-time.After(reloadDelay):
 		}
-		if err := live.Reload(); err != nil {
-			log.Errorw("config reload failed; the previous config stays in use", "err", err)
-			continue
-		}
-		if text, err := config.Encode(live.Get()); err == nil {
-			log.Infof("Sector-manager reloaded cfg:\n%s", fmt.Sprint(text))
-		}
+		reloadConfigs(live, ext)
 	}
+}
+
+// reloadConfigs swaps in each config file that reads and validates, and keeps the previous one
+// of a file that does not. What is read on every use (the [[Miners]] settings) changes; endpoints,
+// stores and the ext provers' children, started at start-up, stay as they are until the next
+// start, as in the original.
+func reloadConfigs(live *config.Live, ext *config.LiveExtProver) {
+	if err := live.Reload(); err != nil {
+		log.Errorw("config reload failed; the previous config stays in use", "err", err)
+	} else if text, err := config.Encode(live.Get()); err == nil {
+		log.Infof("Sector-manager reloaded cfg:\n%s", fmt.Sprint(text))
+	}
+	if ext == nil {
+		return
+	}
+	if err := ext.Reload(); err != nil {
+		log.Errorw("ext-prover.cfg reload failed; the previous one stays in use", "err", err)
+		return
+	}
+	cfg := ext.Get()
+	log.Infow("ext-prover.cfg reloaded; its processors change at the next start of daemon run",
+		"window_post", len(cfg.WdPost), "winning_post", len(cfg.WinPost))
 }
 
 const flagOrphanTimeout = "orphan-timeout"

@@ -84,7 +84,9 @@ type Built struct {
 	Sectors    *sectors.Store
 	// Poster is the WindowPoSt scheduler, nil without BuildOptions.Poster.
 	Poster *poster.Scheduler
-	close  []func()
+	// ExtProver is ext-prover.cfg as loaded (SIGUSR1 reloads it), nil without --ext-prover.
+	ExtProver *config.LiveExtProver
+	close     []func()
 }
 
 // Close stops the modules' background work and releases their clients.
@@ -187,12 +189,12 @@ func Build(ctx context.Context, o BuildOptions) (*Built, error) {
 	}
 	prover := postprover.DefaultProver()
 	if o.ExtProverDir != "" && (o.Poster || o.WinningPoSt) {
-		ext, closeExt, err := newExtProver(ctx, o.ExtProverDir, prover)
+		ext, closeExt, live, err := newExtProver(ctx, o.ExtProverDir, prover)
 		if err != nil {
 			return nil, err
 		}
 		b.close = append(b.close, closeExt)
-		prover = ext
+		prover, b.ExtProver = ext, live
 	}
 	if o.Poster {
 		poll := o.PostPoll

@@ -46,18 +46,19 @@ func extSpecs(section, stage string, entries []config.ExtProcessorConfig) ([]ext
 }
 
 // newExtProver starts the children of ext-prover.cfg in confDir (daemon run --ext-prover); the
-// kind without entries stays with fallback. close kills the children.
-func newExtProver(ctx context.Context, confDir string, fallback postprover.Prover) (postprover.Prover, func(), error) {
+// kind without entries stays with fallback. close kills the children; live is the file's
+// config, which SIGUSR1 reloads.
+func newExtProver(ctx context.Context, confDir string, fallback postprover.Prover) (_ postprover.Prover, closeAll func(), live *config.LiveExtProver, err error) {
 	cfg, err := config.LoadExtProver(confDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(cfg.WdPost) == 0 && len(cfg.WinPost) == 0 {
-		return nil, nil, errors.New("--ext-prover: ext-prover.cfg has no [[WdPost]] or [[WinPost]] entry: uncomment one (daemon init writes the example) or run without --ext-prover")
+		return nil, nil, nil, errors.New("--ext-prover: ext-prover.cfg has no [[WdPost]] or [[WinPost]] entry: uncomment one (daemon init writes the example) or run without --ext-prover")
 	}
 	p := postprover.ExtProver{Fallback: fallback}
 	var closers []func() error
-	closeAll := func() {
+	closeAll = func() {
 		for _, c := range closers {
 			_ = c()
 		}
@@ -65,11 +66,11 @@ func newExtProver(ctx context.Context, confDir string, fallback postprover.Prove
 	if len(cfg.WdPost) > 0 {
 		specs, err := extSpecs("WdPost", postprover.StageWindowPoSt, cfg.WdPost)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		w, err := extproc.NewProducer[postprover.PoStTask, postprover.WindowPoStOutput](ctx, postprover.StageWindowPoSt, specs, nil, nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		p.Window = w
 		closers = append(closers, w.Close)
@@ -78,16 +79,16 @@ func newExtProver(ctx context.Context, confDir string, fallback postprover.Prove
 		specs, err := extSpecs("WinPost", postprover.StageWinningPoSt, cfg.WinPost)
 		if err != nil {
 			closeAll()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		w, err := extproc.NewProducer[postprover.PoStTask, postprover.WinningPoStOutput](ctx, postprover.StageWinningPoSt, specs, nil, nil)
 		if err != nil {
 			closeAll()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		p.Winning = w
 		closers = append(closers, w.Close)
 	}
 	log.Infow("ext provers started", "window_post", len(cfg.WdPost), "winning_post", len(cfg.WinPost), "prover", p.Name())
-	return p, closeAll, nil
+	return p, closeAll, config.NewLiveExtProver(confDir, cfg), nil
 }

@@ -31,7 +31,8 @@
 // (write to a temporary file, fsync, rename, fsync the directory), so a restarted mock keeps its
 // chain. State queries with a tipset key answer from the current state (no history is kept),
 // except where the height matters: randomness, network version and proving deadline use the
-// named tipset's height, and an unknown key is an error as in Lotus.
+// named tipset's height, and an unknown key is an error as in Lotus. Reorg (with
+// Options.ReorgDepth) replaces the last tipsets by a fork, from copies of the state it keeps.
 //
 // Test controls (SetOutcome, SetDown, Calls, Messages, PreCommit, Sector, RemovePreCommit, Reorg) are
 // safe to call from any goroutine and do nothing unless called.

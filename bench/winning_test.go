@@ -35,13 +35,7 @@ func BenchmarkWinningPoSt(b *testing.B) {
 	store := sectorFiles(b, 1)
 	prover := winning.Prover{Stores: store, Prover: postprover.MockProver{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &winning.Listener{Miner: chainMiner, Gateway: gw.URL, Prover: prover, Dial: func(ctx context.Context) (gateway.ProofEvents, func(), error) {
-		c, err := gateway.Dial(ctx, gw.URL, token)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, c.Close, nil
-	}}
+	l := &winning.Listener{Miner: chainMiner, Gateway: gw.URL, Prover: prover, Dial: winning.GatewayDialer(gw.URL, token)}
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx) }()
 	defer func() { cancel(); <-done }()

@@ -66,7 +66,7 @@ func startWinning(ctx context.Context, cfg *config.Config, node winning.Chain, p
 	var stops []func()
 	for _, ep := range endpoints {
 		for _, actor := range actors {
-			l := &winning.Listener{Miner: actor, Gateway: ep.url, Prover: p, Dial: dialGateway(ep)}
+			l := &winning.Listener{Miner: actor, Gateway: ep.url, Prover: p, Dial: winning.GatewayDialer(ep.url, ep.token)}
 			stops = append(stops, runInBackground(l.Run))
 		}
 	}
@@ -75,16 +75,6 @@ func startWinning(ctx context.Context, cfg *config.Config, node winning.Chain, p
 			s()
 		}
 	}, nil
-}
-
-func dialGateway(ep gatewayEndpoint) winning.Dialer {
-	return func(ctx context.Context) (gateway.ProofEvents, func(), error) {
-		c, err := gateway.Dial(ctx, ep.url, ep.token)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, c.Close, nil
-	}
 }
 
 // warmUp proves one sector of each miner and logs how long it took. A failure is logged, not

@@ -268,21 +268,33 @@ func (r *rig) stepUntilProofPushed(s *poster.Scheduler) *miner.SubmitWindowedPoS
 	return submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)[0].Params.(*miner.SubmitWindowedPoStParams)
 }
 
+// reorgRig is a deadline of two partitions whose first proof is in the pool, on a chain that
+// can replace its last 40 tipsets, and a scheduler that waits 5 epochs for its proofs.
+func reorgRig(t *testing.T) (*rig, *poster.Scheduler, *miner.SubmitWindowedPoStParams) {
+	t.Helper()
+	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
+	r.mc.PoSt.Confidence = 5
+	s := r.scheduler()
+	return r, s, r.stepUntilProofPushed(s)
+}
+
+// reorgAbove replaces the tipsets above forkPoint.
+func (r *rig) reorgAbove(forkPoint abi.ChainEpoch) {
+	r.t.Helper()
+	if err := r.ch.Reorg(int(r.ch.Head() - forkPoint)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 // A reorg that replaces the tipset of the proof's chain commit epoch, after the proof landed
 // but before PoSt.Confidence: the proof fails when the fork runs it again, so the scheduler
 // proves the deadline again with the fork's randomness, and the deadline closes proven.
 func TestReorgBelowTheCommitEpochResendsTheProof(t *testing.T) {
-	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
-	r.mc.PoSt.Confidence = 5
-	s := r.scheduler()
-	first := r.stepUntilProofPushed(s)
+	r, s, first := reorgRig(t)
 	if err := r.ch.Advance(2); err != nil { // included, 1 epoch deep
 		t.Fatal(err)
 	}
-	depth := int(r.ch.Head()-first.ChainCommitEpoch) + 1 // fork point just below the commit epoch
-	if err := r.ch.Reorg(depth); err != nil {
-		t.Fatal(err)
-	}
+	r.reorgAbove(first.ChainCommitEpoch - 1)
 	r.runDeadlines(s, 1)
 
 	posts := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)
@@ -309,10 +321,7 @@ func TestReorgBelowTheCommitEpochResendsTheProof(t *testing.T) {
 // sees that the chain's randomness at its commit epoch changed and sends a new proof at once,
 // without waiting for the old one to fail.
 func TestReorgDetectedWhileTheStaleProofIsPending(t *testing.T) {
-	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
-	r.mc.PoSt.Confidence = 5
-	s := r.scheduler()
-	first := r.stepUntilProofPushed(s)
+	r, s, first := reorgRig(t)
 	stale := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)[0].Cid
 	if err := r.ch.Advance(1); err != nil {
 		t.Fatal(err)
@@ -325,9 +334,7 @@ func TestReorgDetectedWhileTheStaleProofIsPending(t *testing.T) {
 		}
 		return simchain.OutcomeExecute
 	})
-	if err := r.ch.Reorg(int(r.ch.Head()-first.ChainCommitEpoch) + 1); err != nil {
-		t.Fatal(err)
-	}
+	r.reorgAbove(first.ChainCommitEpoch - 1)
 	if err := s.Step(context.Background(), r.mc); err != nil {
 		t.Fatal(err)
 	}
@@ -352,18 +359,11 @@ func TestReorgDetectedWhileTheStaleProofIsPending(t *testing.T) {
 // A reorg above the commit epoch leaves the proof valid: the fork includes it again and
 // nothing is sent twice.
 func TestReorgAboveTheCommitEpochSendsNothingNew(t *testing.T) {
-	r := newRigOn(t, simchain.Options{ReorgDepth: 40}, 1, 2, 3)
-	r.mc.PoSt.Confidence = 5
-	s := r.scheduler()
-	first := r.stepUntilProofPushed(s)
+	r, s, first := reorgRig(t)
 	if err := r.ch.Advance(2); err != nil {
 		t.Fatal(err)
 	}
-	if depth := int(r.ch.Head() - first.ChainCommitEpoch); depth >= 1 {
-		if err := r.ch.Reorg(depth); err != nil { // fork point at the commit epoch itself
-			t.Fatal(err)
-		}
-	}
+	r.reorgAbove(first.ChainCommitEpoch) // the commit tipset stays
 	r.runDeadlines(s, 1)
 	posts := submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt)
 	if len(posts) != 1 || posts[0].ExitCode != exitcode.Ok {

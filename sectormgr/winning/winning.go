@@ -36,6 +36,17 @@ const responseTimeout = 30 * time.Second
 // Dialer opens one connection to a gateway; close releases it.
 type Dialer func(ctx context.Context) (events gateway.ProofEvents, close func(), err error)
 
+// GatewayDialer dials the venus-gateway at url (ws or wss) with its token.
+func GatewayDialer(url, token string) Dialer {
+	return func(ctx context.Context) (gateway.ProofEvents, func(), error) {
+		c, err := gateway.Dial(ctx, url, token)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.Close, nil
+	}
+}
+
 // Prover proves the sectors of requests: it finds their files and runs the prover.
 type Prover struct {
 	Stores proving.Locator

@@ -67,13 +67,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	url := r.gw.URL // a restarted gateway comes back at the same address
-	l := &winning.Listener{Miner: actor, Gateway: url, Prover: r.prover, Dial: func(ctx context.Context) (gateway.ProofEvents, func(), error) {
-		c, err := gateway.Dial(ctx, url, token)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, c.Close, nil
-	}}
+	l := &winning.Listener{Miner: actor, Gateway: url, Prover: r.prover, Dial: winning.GatewayDialer(url, token)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -377,8 +377,8 @@ func (r *deadlineRun) declare(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(recoveries) > 0 {
-		msg, err := r.message(builtin.MethodsMiner.DeclareFaultsRecovered, &miner.DeclareFaultsRecoveredParams{Recoveries: recoveries})
+	for batch := range slices.Chunk(recoveries, maxDeclarationsPerMessage(r.mc.PoSt.MaxPartitionsPerRecoveryMessage)) {
+		msg, err := r.message(builtin.MethodsMiner.DeclareFaultsRecovered, &miner.DeclareFaultsRecoveredParams{Recoveries: batch})
 		if err != nil {
 			return err
 		}
@@ -651,6 +651,16 @@ func maxPartitionsPerMessage(pp abi.RegisteredPoStProof, configured uint64) int 
 		limit = min(limit, configured)
 	}
 	return int(max(limit, 1))
+}
+
+// maxDeclarationsPerMessage is the config's limit of partitions per recovery message, or the
+// actor's (DeclarationsMax) when it is 0.
+func maxDeclarationsPerMessage(configured uint64) int {
+	limit := uint64(miner.DeclarationsMax)
+	if configured > 0 {
+		limit = min(limit, configured)
+	}
+	return int(limit)
 }
 
 type cborMarshaler interface {

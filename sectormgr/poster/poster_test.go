@@ -405,3 +405,37 @@ func TestOneFailedMessageOfTwoIsResentAlone(t *testing.T) {
 		t.Fatalf("result = %+v", res)
 	}
 }
+
+// Recoveries of two partitions with MaxPartitionsPerRecoveryMessage = 1 go in two messages of
+// one partition each, and both partitions heal.
+func TestRecoveriesSplitByMaxPartitionsPerRecoveryMessage(t *testing.T) {
+	r := newRig(t, 1, 2, 3, 4) // partitions {1,2} and {3,4}
+	r.mc.PoSt.MaxPartitionsPerRecoveryMessage = 1
+	s := r.scheduler()
+	r.store.RemoveSealed(t, 1)
+	r.store.RemoveSealed(t, 3)
+	r.runDeadlines(s, 1)
+	if f := r.ch.Faulty(actor); !slices.Equal(f, []abi.SectorNumber{1, 3}) {
+		t.Fatalf("faulty = %v, want [1 3]", f)
+	}
+	r.store.Write(t, 1)
+	r.store.Write(t, 3)
+	for len(submitted(r.ch, builtin.MethodsMiner.DeclareFaultsRecovered)) == 0 {
+		r.runDeadlines(s, 1)
+	}
+	r.runDeadlines(s, 1)
+	var parts []uint64
+	for _, m := range submitted(r.ch, builtin.MethodsMiner.DeclareFaultsRecovered) {
+		p := m.Params.(*miner.DeclareFaultsRecoveredParams)
+		if len(p.Recoveries) != 1 {
+			t.Fatalf("a recovery message with %d partitions, want 1", len(p.Recoveries))
+		}
+		parts = append(parts, p.Recoveries[0].Partition)
+	}
+	if !slices.Equal(parts, []uint64{0, 1}) {
+		t.Fatalf("recovered partitions by message = %v, want [0 1]", parts)
+	}
+	if f := r.ch.Faulty(actor); len(f) != 0 {
+		t.Fatalf("faulty after the recoveries = %v", f)
+	}
+}

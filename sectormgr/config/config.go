@@ -161,6 +161,9 @@ type PoStConfig struct {
 	ChallengeConfidence             uint64
 	MaxPartitionsPerPoStMessage     uint64
 	MaxPartitionsPerRecoveryMessage uint64
+	// Parallel proves the batches of a deadline (one message each) at the same time instead of
+	// one after the other: damocles's key, off by default and left out of the example.
+	Parallel bool `toml:",omitempty"`
 }
 
 // ProofConfig is [Miners.Proof]: WinningPoSt, used with `daemon run --miner`.

@@ -490,28 +490,26 @@ func (r *deadlineRun) prove(ctx context.Context) error {
 		return err
 	}
 	per := maxPartitionsPerMessage(r.info.WindowPoStProofType, r.mc.PoSt.MaxPartitionsPerPoStMessage)
-	for start := 0; start < len(todo); start += per {
-		batch := todo[start:min(start+per, len(todo))]
-		var sectors []postprover.SectorToProve
-		params := &miner.SubmitWindowedPoStParams{Deadline: r.di.Index, ChainCommitEpoch: commitEpoch, ChainCommitRand: commitRand}
-		var indexes []uint64
-		skipped := 0
-		for _, p := range batch {
-			sectors = append(sectors, p.good...)
-			params.Partitions = append(params.Partitions, miner.PoStPartition{Index: p.index, Skipped: bitfieldOf(p.skipped)})
-			indexes = append(indexes, p.index)
-			skipped += len(p.skipped)
+	var batches []*proofBatch
+	for part := range slices.Chunk(todo, per) {
+		b := &proofBatch{params: &miner.SubmitWindowedPoStParams{Deadline: r.di.Index, ChainCommitEpoch: commitEpoch, ChainCommitRand: commitRand}}
+		for _, p := range part {
+			b.sectors = append(b.sectors, p.good...)
+			b.params.Partitions = append(b.params.Partitions, miner.PoStPartition{Index: p.index, Skipped: bitfieldOf(p.skipped)})
+			b.indexes = append(b.indexes, p.index)
+			b.skipped += len(p.skipped)
 		}
-		proofs, err := r.generate(sectors, abi.PoStRandomness(rand))
+		batches = append(batches, b)
+	}
+	if err := r.generateAll(batches, abi.PoStRandomness(rand)); err != nil {
+		return err
+	}
+	for _, b := range batches {
+		msg, err := r.message(builtin.MethodsMiner.SubmitWindowedPoSt, b.params)
 		if err != nil {
 			return err
 		}
-		params.Proofs = proofs
-		msg, err := r.message(builtin.MethodsMiner.SubmitWindowedPoSt, params)
-		if err != nil {
-			return err
-		}
-		if err := r.journalAndPush(ctx, &r.rec.Proofs, msg, indexes, skipped); err != nil {
+		if err := r.journalAndPush(ctx, &r.rec.Proofs, msg, b.indexes, b.skipped); err != nil {
 			return err
 		}
 	}
@@ -526,6 +524,37 @@ func (r *deadlineRun) coveredPartitions() []uint64 {
 		out = append(out, p.Partitions...)
 	}
 	return out
+}
+
+// proofBatch is the partitions of one SubmitWindowedPoSt and their proof.
+type proofBatch struct {
+	params  *miner.SubmitWindowedPoStParams
+	sectors []postprover.SectorToProve
+	indexes []uint64
+	skipped int
+}
+
+// generateAll proves every batch: one after the other, or all at once with PoSt.Parallel.
+// Nothing is pushed unless every batch is proven.
+func (r *deadlineRun) generateAll(batches []*proofBatch, rand abi.PoStRandomness) error {
+	errs := make([]error, len(batches))
+	prove := func(i int) {
+		batches[i].params.Proofs, errs[i] = r.generate(batches[i].sectors, rand)
+	}
+	if !r.mc.PoSt.Parallel || len(batches) == 1 {
+		for i := range batches {
+			if prove(i); errs[i] != nil {
+				return errs[i]
+			}
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	for i := range batches {
+		wg.Go(func() { prove(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // generate proves the sectors and checks the proof before it is sent. A batch whose every

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"github.com/ipfs-force-community/venus-cluster-go/postprover"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-address"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/builtin"
 	"github.com/filecoin-project/go-state-types/builtin/v16/miner"
 	"github.com/filecoin-project/go-state-types/exitcode"
+	"github.com/filecoin-project/go-state-types/proof"
 	"github.com/ipfs/go-cid"
 
 	"github.com/ipfs-force-community/venus-cluster-go/sectormgr/chain"
@@ -437,5 +440,52 @@ func TestRecoveriesSplitByMaxPartitionsPerRecoveryMessage(t *testing.T) {
 	}
 	if f := r.ch.Faulty(actor); len(f) != 0 {
 		t.Fatalf("faulty after the recoveries = %v", f)
+	}
+}
+
+// meetingProver proves only once `want` calls are in it at the same time, or gives up after a
+// while: with PoSt.Parallel the batches of a deadline meet, one after the other they cannot.
+type meetingProver struct {
+	postprover.MockProver
+	want    int
+	mu      sync.Mutex
+	inside  int
+	arrived chan struct{}
+}
+
+func (p *meetingProver) GenerateWindowPoSt(mid abi.ActorID, pp abi.RegisteredPoStProof, sectors []postprover.SectorToProve, rand abi.PoStRandomness) ([]proof.PoStProof, error) {
+	p.mu.Lock()
+	p.inside++
+	if p.inside == p.want {
+		close(p.arrived)
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.arrived:
+		return p.MockProver.GenerateWindowPoSt(mid, pp, sectors, rand)
+	case <-time.After(2 * time.Second):
+		return nil, errors.New("the other batches never came: proven one after the other")
+	}
+}
+
+// With PoSt.Parallel the three batches of a deadline (one partition per message) are proven at
+// the same time, and sent in partition order.
+func TestParallelProvesTheBatchesAtOnce(t *testing.T) {
+	r := newRig(t, 1, 2, 3, 4, 5, 6) // three partitions
+	r.mc.PoSt.MaxPartitionsPerPoStMessage = 1
+	r.mc.PoSt.Parallel = true
+	prover := &meetingProver{want: 3, arrived: make(chan struct{})}
+	s := poster.New(poster.Deps{Chain: r.node, Sender: messager.NewMpool(r.node), DB: r.db, Stores: r.store,
+		Prover: prover, Verifier: sealverify.Mock{}, Miners: func() []config.MinerConfig { return []config.MinerConfig{r.mc} }})
+	r.runDeadlines(s, 1)
+	var parts []uint64
+	for _, m := range submitted(r.ch, builtin.MethodsMiner.SubmitWindowedPoSt) {
+		parts = append(parts, m.Params.(*miner.SubmitWindowedPoStParams).Partitions[0].Index)
+	}
+	if !slices.Equal(parts, []uint64{0, 1, 2}) {
+		t.Fatalf("partitions by message = %v, want [0 1 2]", parts)
+	}
+	if ev := r.ch.PoStEvents()[0]; !slices.Equal(ev.Proven, []uint64{0, 1, 2}) {
+		t.Fatalf("deadline close = %+v", ev)
 	}
 }
